@@ -1,0 +1,113 @@
+"""Fig. B.1 of Lin et al. 2022: zmode, zmean and zmedian compared (Appendix B).
+
+One column per method (Baseline and Step 3 by default).  Rows: <dz> vs z_spec and <dz> vs
+z_photo for the three point estimates; optionally (with the catalogue) the paper's scatter
+of z_est - z_spec against z_est - zmode coloured by z_spec, which shows the "window
+function" pull of zmean/zmedian towards the middle of the range; last row: sigma_MAD
+(Eq. 11) and outlier fraction per estimate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .style import (
+    LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, curve_range, get_curve, get_scalar,
+    method_label, new_figure, plot_curve, require_columns, robust_ylim, save_figure,
+    style_context, zero_line,
+)
+
+ESTIMATES = ("zmode", "zmean", "zmedian")
+
+
+def plot_figB1_estimates(
+    metrics: pd.DataFrame,
+    style: dict,
+    out,
+    methods=("baseline", "step3"),
+    catalogue: pd.DataFrame | None = None,
+    outlier_threshold: float = 0.05,
+) -> list:
+    """Point-estimate comparison (Fig. B.1).
+
+    Parameters
+    ----------
+    metrics : tidy metrics with, per method and estimate, ``mean_residual_vs_zspec``,
+        ``mean_residual_vs_zphoto``, ``sigma_mad`` and ``outlier_fraction``.
+    style, out : merged figure style and output path stem.
+    methods : one column per method.
+    catalogue : optional test catalogue (``z_spec`` and ``<method>_<estimate>``) for the
+        scatter row.
+    outlier_threshold : eta quoted in the outlier-fraction label.
+
+    Returns
+    -------
+    list of pathlib.Path : the written files.
+    """
+    check_metrics(metrics, need=["mean_residual_vs_zspec", "mean_residual_vs_zphoto", "sigma_mad",
+                                 "outlier_fraction"])
+    if catalogue is not None:
+        require_columns(catalogue, ["z_spec"] + [f"{m}_{e}" for m in methods for e in ESTIMATES], "catalogue")
+    ncol = len(methods)
+    est_col = {e: style["colors"][e] for e in ESTIMATES}
+    est_lab = {e: style["labels"][e] for e in ESTIMATES}
+    nrow = 4 if catalogue is not None else 3
+    with style_context(style):
+        fig = new_figure(style, height=(1.2 if catalogue is not None else 0.95) * style["width"])
+        gs = fig.add_gridspec(nrow, ncol, height_ratios=[1, 1, 0.8] if nrow == 3 else [1, 1, 1.1, 0.8])
+        for j, m in enumerate(methods):
+            for i, (metric, xlabel) in enumerate((("mean_residual_vs_zspec", LABEL_ZSPEC),
+                                                  ("mean_residual_vs_zphoto", LABEL_ZPHOTO))):
+                ax = fig.add_subplot(gs[i, j])
+                curves = []
+                for e in ESTIMATES:
+                    c = get_curve(metrics, m, metric, e)
+                    if c is not None:
+                        curves.append(c)
+                        plot_curve(ax, c, est_col[e], est_lab[e])
+                zero_line(ax)
+                robust_ylim(ax, curves)
+                if curves:
+                    ax.set_xlim(*curve_range(curves))
+                ax.set_xlabel(xlabel)
+                if j == 0:
+                    ax.set_ylabel(LABEL_DZ)
+                if i == 0:
+                    ax.set_title(method_label(m, style))
+                    if j == 0:
+                        ax.legend(loc="best")
+            if catalogue is not None:
+                ax = fig.add_subplot(gs[2, j])
+                zs = catalogue["z_spec"].to_numpy(float)
+                zmode = catalogue[f"{m}_zmode"].to_numpy(float)
+                for e, mk in (("zmean", "o"), ("zmedian", "^")):
+                    ze = catalogue[f"{m}_{e}"].to_numpy(float)
+                    sc = ax.scatter(ze - zmode, ze - zs, c=zs, s=2, marker=mk, lw=0, alpha=0.6,
+                                    cmap=style["colormap"], rasterized=True)
+                ax.axhline(0, color="k", lw=0.5, ls="--")
+                ax.axvline(0, color="k", lw=0.5, ls="--")
+                ax.set_xlabel("$z_\\mathrm{est} - z_\\mathrm{mode}$")
+                if j == 0:
+                    ax.set_ylabel("$z_\\mathrm{est} - z_\\mathrm{spec}$\n(o mean, ^ median)")
+                if j == ncol - 1:
+                    fig.colorbar(sc, ax=ax, label=LABEL_ZSPEC)
+        # Last row: global accuracy per estimate, grouped bars.
+        sub = gs[nrow - 1, :].subgridspec(1, 2)
+        for k, (metric, ylabel, scale) in enumerate((("sigma_mad", "$\\sigma_\\mathrm{MAD}$", 1.0),
+                                                     ("outlier_fraction",
+                                                      f"outliers $|\\Delta z| > {outlier_threshold:g}$ [%]",
+                                                      100.0))):
+            ax = fig.add_subplot(sub[k])
+            width = 0.8 / len(ESTIMATES)
+            for i, e in enumerate(ESTIMATES):
+                vals = [get_scalar(metrics, m, metric, e) for m in methods]
+                v = np.array([x[0] for x in vals]) * scale
+                err = np.array([x[1] for x in vals]) * scale
+                ax.bar(np.arange(ncol) + (i - 1) * width, v, width,
+                       yerr=np.where(np.isfinite(err), err, 0), color=est_col[e], label=est_lab[e])
+            ax.set_xticks(np.arange(ncol), [method_label(m, style) for m in methods])
+            ax.set_ylabel(ylabel)
+            ax.tick_params(axis="x", which="both", top=False)
+        paths = save_figure(fig, out, style)
+    return paths

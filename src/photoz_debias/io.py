@@ -1,0 +1,146 @@
+"""Small file helpers: atomic writes, and the stamps-file columns the later steps read."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "quality")
+OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_h5(path, datasets: dict, attrs: dict | None = None) -> None:
+    """Write arrays (and attributes) to an HDF5 file atomically."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for name, arr in datasets.items():
+            f.create_dataset(name, data=np.asarray(arr))
+        for k, v in (attrs or {}).items():
+            f.attrs[k] = v
+
+
+def write_parquet(df: pd.DataFrame, path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def read_labels(h5_path) -> pd.DataFrame:
+    """The per-galaxy columns of a stamps file (no images) as a DataFrame, in file order."""
+    import h5py
+
+    with h5py.File(h5_path, "r") as f:
+        cols = {c: f[c][:] for c in LABEL_COLUMNS + OPTIONAL_COLUMNS if c in f}
+    df = pd.DataFrame(cols)
+    for c in ("field", "quality"):
+        if c in df and df[c].dtype == object:
+            df[c] = df[c].str.decode("ascii")
+    return df
+
+
+def part_mask(labels: pd.DataFrame, part: dict) -> np.ndarray:
+    """Galaxies of a debiasing part: its fields and quality flags (None = all)."""
+    keep = np.ones(len(labels), dtype=bool)
+    if part.get("fields"):
+        keep &= labels["field"].isin(part["fields"]).to_numpy()
+    if part.get("quality"):
+        keep &= labels["quality"].isin(part["quality"]).to_numpy()
+    return keep
+
+
+def read_representations(path, split: str, rows=None) -> np.ndarray:
+    """Cached representations of ``split`` ('train' (N, 8, D) or 'test' (N, D)), as float32.
+
+    ``rows`` (sorted indices into the split) reads only those galaxies.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        ds = f[split]
+        if rows is None:
+            out = ds[:]
+        else:
+            # one contiguous read, then pick: h5py point selections are slow
+            rows = np.asarray(rows, dtype=np.int64)
+            if rows.size == 0:
+                return np.zeros((0,) + ds.shape[1:], dtype=np.float32)
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+            out = ds[lo:hi][rows - lo]
+    return out.astype(np.float32)
+
+
+def save_heads(path, heads_weight, heads_bias, meta: dict) -> None:
+    """Redshift-head weights of a Step 2/3 model (docs/architecture.md "Heads")."""
+    import torch
+
+    from .checkpoint import atomic_torch_save, check_plain
+
+    check_plain(meta)
+    atomic_torch_save(
+        {
+            "heads_weight": torch.as_tensor(np.asarray(heads_weight, dtype=np.float32)),
+            "heads_bias": torch.as_tensor(np.asarray(heads_bias, dtype=np.float32)),
+            "meta": meta,
+        },
+        path,
+    )
+
+
+def load_heads(path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Inverse of :func:`save_heads` (weights-only loading: no arbitrary unpickling)."""
+    import torch
+
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    return obj["heads_weight"].numpy(), obj["heads_bias"].numpy(), obj["meta"]
+
+
+def load_step1_heads(path) -> dict:
+    """Step 1's redshift heads and magnitude head as float32 arrays."""
+    import torch
+
+    from .debias import heads_from_state_dict
+
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    return heads_from_state_dict(obj["model"])
+
+
+def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048) -> int:
+    """Write a stamps file holding only the galaxies where ``keep`` is True (same layout,
+    attributes kept, ``note`` added to the provenance), streaming the images."""
+    import h5py
+
+    keep = np.asarray(keep, dtype=bool)
+    idx = np.flatnonzero(keep)
+    with h5py.File(src, "r") as fin, atomic_path(dst) as tmp, h5py.File(tmp, "w") as fout:
+        for k, v in fin.attrs.items():
+            fout.attrs[k] = v
+        fout.attrs["derived"] = note
+        for name, ds in fin.items():
+            if ds.ndim == 1:
+                fout.create_dataset(name, data=ds[:][keep])
+                continue
+            out = fout.create_dataset(
+                name, shape=(len(idx),) + ds.shape[1:], dtype=ds.dtype, chunks=ds.chunks
+            )
+            for s in range(0, len(idx), chunk):
+                rows = idx[s : s + chunk]
+                out[s : s + len(rows)] = ds[rows[0] : rows[-1] + 1][rows - rows[0]]
+    return len(idx)

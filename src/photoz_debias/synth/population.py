@@ -1,0 +1,301 @@
+"""Galaxy populations of the synthetic surveys (no images).
+
+Galaxies are drawn with SkyPy from red and blue Schechter luminosity functions in the
+rest-frame Bessell B band (the SkyPy standard model, Herbel et al. 2017), over a sky area
+large enough to give the requested number after the survey's selection.  Each galaxy is a
+bulge (Sersic n = 4) plus a disk (n = 1) with different kcorrect spectra (Blanton & Roweis
+2007): the bulge takes Dirichlet coefficients of the red family, the disk of the blue
+family, so colour varies across a galaxy.  The red and blue luminosity functions differ in
+their bulge-to-total distribution.  Apparent magnitudes are computed through the survey's
+speclite filters; sizes follow the Shen et al. (2003) size-luminosity relation converted to
+angles with the angular-diameter distance.
+
+All magnitudes in the returned table are AB and DEREDDENED (the catalogue convention of
+Lin et al. 2022, Sect. 2); the Galactic reddening ``R_b * E(B-V)`` is applied only to the
+image fluxes by :mod:`photoz_debias.synth.render`.
+
+SkyPy samples from NumPy's global legacy generator, so every SkyPy call runs inside
+:func:`_legacy_seed`, which seeds that generator from the survey seed and restores its
+previous state: a population is a pure function of ``(parameters, n_galaxies, seed)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+
+import numpy as np
+import pandas as pd
+
+BANDS = ("u", "g", "r", "i", "z")
+
+# Fraction of the total flux inside two Petrosian radii (SDSS definition): about 80% for a
+# de Vaucouleurs profile and 98% for an exponential one (Blanton et al. 2001; Strauss
+# et al. 2002).  Petrosian magnitudes are therefore fainter than total (model) magnitudes
+# by ~0.24 mag for bulges and ~0.02 mag for disks.
+PETROSIAN_FRACTION_BULGE = 0.80
+PETROSIAN_FRACTION_DISK = 0.98
+
+# The Shen et al. (2003) relation gives the r-band half-light radius of the whole galaxy;
+# bulges are more compact than disks.  These ratios keep the composite half-light radius
+# close to the relation's value for any bulge fraction.
+BULGE_HLR_RATIO = 0.6
+DISK_HLR_RATIO = 1.1
+
+
+@contextlib.contextmanager
+def _legacy_seed(seed: int):
+    """Seed NumPy's global legacy generator (used inside SkyPy) and restore it after."""
+    state = np.random.get_state()
+    np.random.seed(int(seed) % (2**32))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+@functools.lru_cache(maxsize=1)
+def _kcorrect():
+    from skypy.galaxies.spectrum import kcorrect
+
+    return kcorrect
+
+
+@functools.lru_cache(maxsize=16)
+def template_maggies(filters: tuple, z_max: float, n_grid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Maggies of the five kcorrect templates (per unit template mass) on a redshift grid.
+
+    The observed-frame AB maggies include the ``(1 + z)`` bandwidth factor (as in
+    ``skypy.utils.photometry.mag_ab``) but not the distance modulus.  Computing the five
+    templates once and combining them linearly per galaxy is what SkyPy does internally;
+    caching the grid makes repeated populations cheap (SkyPy recomputes 1000 redshifts on
+    every call).
+
+    Parameters
+    ----------
+    filters : tuple of str
+        speclite filter names, e.g. ``("sdss2010-u", ...)``.
+    z_max : float
+        Upper end of the grid (the grid starts at z = 0).
+    n_grid : int
+        Number of grid redshifts.
+
+    Returns
+    -------
+    z_grid : (n_grid,) ndarray
+    maggies : (n_grid, 5, n_filters) ndarray
+    """
+    from skypy.utils.photometry import mag_ab
+
+    kc = _kcorrect()
+    z_grid = np.linspace(0.0, z_max, n_grid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mags = mag_ab(kc.wavelength, kc.templates, list(filters), redshift=z_grid, interpolate=False)
+    return z_grid, 10.0 ** (-0.4 * np.asarray(mags))
+
+
+@functools.lru_cache(maxsize=16)
+def template_absolute_maggies(filter_name: str) -> np.ndarray:
+    """Rest-frame maggies (at 10 pc, per unit template mass) of the five templates in one filter."""
+    from skypy.utils.photometry import mag_ab
+
+    kc = _kcorrect()
+    return 10.0 ** (-0.4 * np.asarray(mag_ab(kc.wavelength, kc.templates, filter_name)))
+
+
+def observed_maggies(coeff: np.ndarray, z: np.ndarray, grid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Observed-frame maggies per unit mass of spectra ``coeff`` at redshifts ``z``.
+
+    Linear interpolation of the template maggies on the grid, then the linear combination
+    with the coefficients (maggies, not magnitudes, combine linearly).
+
+    Returns
+    -------
+    (N, n_filters) ndarray, without the distance modulus.
+    """
+    z_grid, tm = grid
+    pos = np.interp(z, z_grid, np.arange(len(z_grid)))
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, len(z_grid) - 2)
+    w = (pos - i0)[:, None, None]
+    t = tm[i0] * (1.0 - w) + tm[i0 + 1] * w
+    return np.einsum("nt,ntf->nf", coeff, t)
+
+
+def dirichlet(rng: np.random.Generator, z: np.ndarray, alpha0, alpha1, weight) -> np.ndarray:
+    """Dirichlet kcorrect coefficients, Eq. 3.9 of Herbel et al. (2017), as in SkyPy.
+
+    ``alpha_i(z) = alpha0_i^(1 - z) alpha1_i^z`` (z1 = 1); gamma draws are multiplied by
+    ``weight`` and normalised.  Same model as ``skypy.galaxies.spectrum.dirichlet_coefficients``
+    but drawn from an explicit generator.
+    """
+    a0, a1, w = (np.asarray(x, dtype=np.float64) for x in (alpha0, alpha1, weight))
+    alpha = a0 ** (1.0 - z[:, None]) * a1 ** z[:, None]
+    c = rng.gamma(alpha) * w
+    return c / c.sum(axis=1, keepdims=True)
+
+
+def shen_size_kpc(M_r: np.ndarray, bt: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
+    """Half-light radius in kpc from the Shen et al. (2003) size-luminosity relation.
+
+    Late types (Eqs. 15-16 of Shen et al.): ``R = 10^(-0.4 a M + (b - a) log10(1 + 10^(-0.4 (M - M0))) + g)``;
+    early types (Eq. 14): ``R = 10^(-0.4 a M + b)``; log-normal scatter (Eq. 16).  Galaxies
+    with bulge-to-total > 0.5 follow the early-type relation.  A ``(1 + z)^-size_evolution``
+    factor is applied by the caller.
+    """
+    from skypy.galaxies.morphology import early_type_lognormal_size, late_type_lognormal_size
+
+    early = bt > 0.5
+    size = np.empty(len(M_r))
+    seed = int(rng.integers(2**32))
+    with _legacy_seed(seed):
+        a, b, g, m0, s1, s2 = p.size_late
+        size[~early] = late_type_lognormal_size(M_r[~early], a, b, g, m0, s1, s2).value
+        a, b, m0, s1, s2 = p.size_early
+        size[early] = early_type_lognormal_size(M_r[early], a, b, m0, s1, s2).value
+    return size
+
+
+def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Every galaxy of the luminosity functions brighter than the survey's limit over an area.
+
+    Parameters
+    ----------
+    p : survey parameters (``SDSSLikeSurvey`` or ``CFHTLSLikeSurvey``).
+    field : dict
+        Field-specific settings: ``name``, ``mag_limit`` (the faintest dereddened r, or i for
+        CFHTLS selection, that can enter the sample), ``z_max``.
+    area_deg2 : float
+        Sky area in square degrees.
+    rng : numpy Generator.
+
+    Returns
+    -------
+    DataFrame with z_true, pop, M_B, M_r, dereddened total AB magnitudes ``mag_<b>``, bulge
+    flux fractions ``bt_<b>`` per band, sizes (arcsec), axis ratio and position angle.
+    """
+    from astropy import units as u
+    from skypy.galaxies import schechter_lf
+
+    cosmo = p.cosmology()
+    z_max = float(field["z_max"])
+    z_lf = np.linspace(1e-3, z_max, max(50, int(200 * z_max)))
+    # The LF's m_lim is an apparent B magnitude without k-correction; the margin makes sure
+    # no galaxy that could pass the survey's cut in its own band is lost.
+    m_lim = float(field["mag_limit"]) + p.lf_mlim_margin
+    pops = []
+    for name, (ms, phis, alpha) in (("red", p.lf_red), ("blue", p.lf_blue)):
+        seed = int(rng.integers(2**32))
+        with _legacy_seed(seed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            z, M = schechter_lf(
+                z_lf,
+                lambda zz, a=ms[0], b=ms[1]: a * zz + b,
+                lambda zz, a=phis[0], t=phis[1]: a * np.exp(-zz / t),
+                alpha,
+                m_lim,
+                area_deg2 * u.deg**2,
+                cosmo,
+            )
+        pops.append(pd.DataFrame({"z_true": np.asarray(z, float), "M_B": np.asarray(M, float), "pop": name}))
+    df = pd.concat(pops, ignore_index=True)
+    n = len(df)
+    if n == 0:
+        return df
+    z = df["z_true"].to_numpy()
+    red = (df["pop"] == "red").to_numpy()
+
+    c_bulge = dirichlet(rng, z, *p.dirichlet_bulge)
+    c_disk = dirichlet(rng, z, *p.dirichlet_disk)
+    bt_b = np.where(
+        red, rng.beta(*p.bt_beta_red, size=n), rng.beta(*p.bt_beta_blue, size=n)
+    )
+
+    # Masses so that bulge + disk has the sampled rest-frame B luminosity, split bt_b : 1 - bt_b.
+    tB = template_absolute_maggies("bessell-B")
+    lum_b = 10.0 ** (-0.4 * df["M_B"].to_numpy())
+    mass_bulge = bt_b * lum_b / (c_bulge @ tB)
+    mass_disk = (1.0 - bt_b) * lum_b / (c_disk @ tB)
+
+    grid = template_maggies(tuple(p.filters), z_max + 0.05, p.template_grid_size(z_max))
+    distmod = cosmo.distmod(z).value
+    scale = 10.0 ** (-0.4 * distmod)
+    f_bulge = observed_maggies(c_bulge, z, grid) * (mass_bulge * scale)[:, None]
+    f_disk = observed_maggies(c_disk, z, grid) * (mass_disk * scale)[:, None]
+    f_tot = f_bulge + f_disk
+    for k, b in enumerate(p.bands):
+        df[f"mag_{b}"] = -2.5 * np.log10(f_tot[:, k])
+        df[f"bt_{b}"] = f_bulge[:, k] / f_tot[:, k]
+
+    tR = template_absolute_maggies("sdss2010-r")
+    df["M_r"] = -2.5 * np.log10(mass_bulge * (c_bulge @ tR) + mass_disk * (c_disk @ tR))
+    bt_r = df[f"bt_{p.bands[2]}"].to_numpy()
+    r_kpc = shen_size_kpc(df["M_r"].to_numpy(), bt_r, p, rng)
+    r_kpc = r_kpc * ((1.0 + z) / 1.1) ** (-p.size_evolution)
+    da_kpc = cosmo.angular_diameter_distance(z).to_value("kpc")
+    hlr = np.degrees(r_kpc / da_kpc) * 3600.0
+    df["hlr_arcsec"] = hlr
+    df["hlr_bulge_arcsec"] = BULGE_HLR_RATIO * hlr
+    df["hlr_disk_arcsec"] = DISK_HLR_RATIO * hlr
+    # Disk axis ratio from a beta-distributed ellipticity e = (1 - q)/(1 + q) (Kacprzak et al.
+    # 2020, as in SkyPy's beta_ellipticity); bulges are rounder.
+    e = rng.beta(p.ellipticity_beta[0], p.ellipticity_beta[1], size=n)
+    q = np.clip((1.0 - e) / (1.0 + e), 0.1, 1.0)
+    df["q_disk"] = q
+    df["q_bulge"] = np.clip(np.sqrt(q), 0.5, 1.0)
+    df["beta_deg"] = rng.uniform(0.0, 180.0, size=n)
+    bt_r_flux = bt_r
+    df["petro_offset_r"] = -2.5 * np.log10(
+        bt_r_flux * PETROSIAN_FRACTION_BULGE + (1.0 - bt_r_flux) * PETROSIAN_FRACTION_DISK
+    )
+    return df
+
+
+def petrosian_magnitudes(df: pd.DataFrame, bands=BANDS) -> dict:
+    """SDSS-like Petrosian magnitudes: total magnitude + the flux missed outside two Petrosian radii.
+
+    Uses the band's bulge fraction with the Petrosian flux fractions of a de Vaucouleurs
+    (80%) and an exponential (98%) profile.
+    """
+    out = {}
+    for b in bands:
+        bt = df[f"bt_{b}"].to_numpy()
+        frac = bt * PETROSIAN_FRACTION_BULGE + (1.0 - bt) * PETROSIAN_FRACTION_DISK
+        out[b] = df[f"mag_{b}"].to_numpy() - 2.5 * np.log10(frac)
+    return out
+
+
+def draw_ebv(rng: np.random.Generator, n: int, median: float, sigma_ln: float) -> np.ndarray:
+    """Galactic E(B-V) in mag: log-normal with the given median and log-width."""
+    return median * np.exp(sigma_ln * rng.standard_normal(n))
+
+
+def attach_neighbours(df: pd.DataFrame, pool: pd.DataFrame, p, rng: np.random.Generator) -> pd.DataFrame:
+    """Give a fraction ``p.neighbour_fraction`` of the galaxies a neighbour in the stamp.
+
+    The neighbour is another galaxy of the photometric pool (any magnitude down to the
+    pool's limit), offset from the centre by ``p.neighbour_offset_px`` (min, max) pixels
+    in a random direction.  It lives only in the image, not in the catalogue.
+    """
+    n = len(df)
+    has = rng.random(n) < p.neighbour_fraction
+    pick = rng.integers(0, len(pool), size=n)
+    radius = rng.uniform(*p.neighbour_offset_px, size=n)
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=n)
+    df = df.copy()
+    df["nb"] = has
+    df["nb_dx"] = np.where(has, radius * np.cos(angle), 0.0)
+    df["nb_dy"] = np.where(has, radius * np.sin(angle), 0.0)
+    cols = [f"mag_{b}" for b in p.bands] + [f"bt_{b}" for b in p.bands] + [
+        "hlr_bulge_arcsec",
+        "hlr_disk_arcsec",
+        "q_disk",
+        "q_bulge",
+        "beta_deg",
+    ]
+    src = pool.iloc[pick][cols].reset_index(drop=True)
+    for c in cols:
+        vals = src[c].to_numpy()
+        df[f"nb_{c}"] = np.where(has, vals, np.nan)
+    return df

@@ -1,0 +1,176 @@
+"""Realism check of the SDSS-like population against the real SDSS Main Galaxy Sample.
+
+The reference is the MLZ subset of the MGS (Carrasco Kind & Brunner; ``../shared/realdata/
+mlz_sdss_mgs``): 10,000 galaxies with spec-z < 0.3 and dereddened MODEL magnitudes.  The
+synthetic catalogue's colours use total (model-like) magnitudes; its selection, like the
+MGS's, is on the dereddened Petrosian r (Petrosian magnitudes miss ~20% of a de Vaucouleurs
+profile's flux, so they are up to ~0.24 mag fainter than model magnitudes; population.py).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+MGS_COLUMNS = (
+    "zs u g r i z u-g g-r r-i i-z eu eg er ei ez eu-g eg-r er-i ei-z".split()
+)
+COLOURS = ("u-g", "g-r", "r-i", "i-z")
+DEFAULT_Z_EDGES = (0.0, 0.05, 0.08, 0.11, 0.14, 0.18, 0.30)
+# Tolerances of the realism test (also drawn in the figure).
+COLOUR_TOLERANCE = 0.1  # mag, per z bin
+MEDIAN_Z_TOLERANCE = 0.01
+MEDIAN_R_TOLERANCE = 0.15  # mag
+KS_R_MAX = 0.12
+
+
+def load_mgs(path_or_dir) -> pd.DataFrame:
+    """Read the MLZ SDSS MGS catalogue(s).
+
+    Parameters
+    ----------
+    path_or_dir : path
+        One ``SDSS_MGS.*`` file, or the folder holding ``SDSS_MGS.train`` and
+        ``SDSS_MGS.test`` (both are read and concatenated).
+
+    Returns
+    -------
+    DataFrame with columns ``z`` (spec-z), ``mag_u..mag_z`` (dereddened model AB mags),
+    the colours ``u-g g-r r-i i-z`` and the errors ``eu..ez``.
+    """
+    path = Path(path_or_dir)
+    files = sorted(path.glob("SDSS_MGS.*")) if path.is_dir() else [path]
+    files = [f for f in files if f.suffix in (".train", ".test")] or files
+    if not files or not all(f.is_file() for f in files):
+        raise InputError("no MGS catalogue found", file=str(path), expected="SDSS_MGS.train/.test")
+    parts = []
+    for f in files:
+        a = np.loadtxt(f)
+        if a.ndim != 2 or a.shape[1] != len(MGS_COLUMNS):
+            raise InputError(f"shape {a.shape}", file=str(f), expected=f"(N, {len(MGS_COLUMNS)}) columns {MGS_COLUMNS}")
+        parts.append(pd.DataFrame(a, columns=MGS_COLUMNS))
+    d = pd.concat(parts, ignore_index=True)
+    out = pd.DataFrame({"z": d["zs"]})
+    for b in "ugriz":
+        out[f"mag_{b}"] = d[b]
+    for c in COLOURS:
+        out[c] = d[c]
+    for b in "ugriz":
+        out[f"e{b}"] = d[f"e{b}"]
+    return out
+
+
+def _colours(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({f"{a}-{b}": df[f"mag_{a}"] - df[f"mag_{b}"] for a, b in zip("ugri", "griz")})
+
+
+def _ks_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov distance sup |F_a - F_b|."""
+    a, b = np.sort(a), np.sort(b)
+    x = np.concatenate([a, b])
+    return float(np.max(np.abs(np.searchsorted(a, x, "right") / len(a) - np.searchsorted(b, x, "right") / len(b))))
+
+
+def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_Z_EDGES) -> pd.DataFrame:
+    """Median colours per z bin and global n(z), n(r) statistics of synthetic vs MGS.
+
+    The synthetic population is restricted to the MGS range ``z < max(z_edges)``.
+
+    Parameters
+    ----------
+    pop_df : DataFrame with ``z_true`` (or ``z``) and ``mag_u..mag_z`` (dereddened).
+    mgs_df : output of :func:`load_mgs`.
+    z_edges : increasing redshift bin edges.
+
+    Returns
+    -------
+    Tidy DataFrame with columns ``quantity, z_lo, z_hi, synthetic, mgs, diff, n_synthetic,
+    n_mgs``: one row per (colour, z bin) with the median colours (mag), and global rows
+    ``median_z``, ``median_r`` (mag) and ``ks_r`` (KS distance of the r distributions; in
+    the ``diff`` column) with NaN bin edges.
+    """
+    z_edges = np.asarray(z_edges, float)
+    if z_edges.ndim != 1 or len(z_edges) < 2 or np.any(np.diff(z_edges) <= 0):
+        raise InputError(f"z_edges = {z_edges}", field="z_edges", expected="increasing 1-D edges")
+    zcol = "z_true" if "z_true" in pop_df else "z"
+    zs = pop_df[zcol].to_numpy()
+    sel = zs < z_edges[-1]
+    syn = pop_df.loc[sel].reset_index(drop=True)
+    zs = zs[sel]
+    zm = mgs_df["z"].to_numpy()
+    cs, cm = _colours(syn), _colours(mgs_df)
+    rows = []
+    for lo, hi in zip(z_edges[:-1], z_edges[1:]):
+        s = (zs >= lo) & (zs < hi)
+        m = (zm >= lo) & (zm < hi)
+        for c in COLOURS:
+            a = float(np.median(cs[c][s])) if s.any() else np.nan
+            b = float(np.median(cm[c][m])) if m.any() else np.nan
+            rows.append((c, lo, hi, a, b, a - b, int(s.sum()), int(m.sum())))
+    rs, rm = syn["mag_r"].to_numpy(), mgs_df["mag_r"].to_numpy()
+    n_s, n_m = len(syn), len(mgs_df)
+    mz = (float(np.median(zs)), float(np.median(zm)))
+    mr = (float(np.median(rs)), float(np.median(rm)))
+    rows.append(("median_z", np.nan, np.nan, mz[0], mz[1], mz[0] - mz[1], n_s, n_m))
+    rows.append(("median_r", np.nan, np.nan, mr[0], mr[1], mr[0] - mr[1], n_s, n_m))
+    rows.append(("ks_r", np.nan, np.nan, np.nan, np.nan, _ks_distance(rs, rm), n_s, n_m))
+    return pd.DataFrame(rows, columns=["quantity", "z_lo", "z_hi", "synthetic", "mgs", "diff", "n_synthetic", "n_mgs"])
+
+
+def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=None, z_edges=DEFAULT_Z_EDGES):
+    """Figure: n(z), n(r) and median colours vs z of the synthetic population and the MGS.
+
+    The colour panels show the MGS medians with the +-``COLOUR_TOLERANCE`` band the
+    realism test allows.  Files are written atomically.  Returns the matplotlib Figure.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z_edges = np.asarray(z_edges, float)
+    zcol = "z_true" if "z_true" in pop_df else "z"
+    syn = pop_df[pop_df[zcol] < z_edges[-1]]
+    zs, zm = syn[zcol].to_numpy(), mgs_df["z"].to_numpy()
+    summ = realism_summary(pop_df, mgs_df, z_edges)
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7), constrained_layout=True)
+    ax = axes[0, 0]
+    bins = np.linspace(0, z_edges[-1], 31)
+    ax.hist(zm, bins, density=True, histtype="step", lw=2, color="k", label=f"SDSS MGS (N={len(zm)})")
+    ax.hist(zs, bins, density=True, histtype="step", lw=1.5, color="C1", label=f"synthetic (N={len(zs)})")
+    ax.set(xlabel="spectroscopic redshift", ylabel="n(z)")
+    ax.legend(fontsize=8)
+    ax = axes[0, 1]
+    rb = np.linspace(12.5, 18.0, 23)
+    ax.hist(mgs_df["mag_r"], rb, density=True, histtype="step", lw=2, color="k", label="MGS (model r)")
+    ax.hist(syn["mag_r"], rb, density=True, histtype="step", lw=1.5, color="C1", label="synthetic (total r)")
+    ks = float(summ.loc[summ.quantity == "ks_r", "diff"].iloc[0])
+    ax.set(xlabel="dereddened r [mag]", ylabel="n(r)", title=f"KS distance {ks:.3f}")
+    ax.legend(fontsize=8)
+    centres = 0.5 * (z_edges[1:] + z_edges[:-1])
+    for ax, c in zip([axes[0, 2], axes[1, 0], axes[1, 1], axes[1, 2]], COLOURS):
+        s = summ[summ.quantity == c]
+        ax.fill_between(centres, s.mgs - COLOUR_TOLERANCE, s.mgs + COLOUR_TOLERANCE, color="0.85", label=f"MGS +- {COLOUR_TOLERANCE} mag")
+        ax.plot(centres, s.mgs, "o-", color="k", label="MGS median")
+        ax.plot(centres, s.synthetic, "s--", color="C1", label="synthetic median")
+        ax.set(xlabel="spectroscopic redshift", ylabel=f"{c} [mag]")
+    axes[0, 2].legend(fontsize=8)
+    fig.suptitle("SDSS-like synthetic population vs the real SDSS Main Galaxy Sample")
+    for path in [out_png] + ([out_pdf] if out_pdf else []):
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=120)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    plt.close(fig)
+    return fig

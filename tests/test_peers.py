@@ -1,0 +1,57 @@
+"""kNN photo-z peer on magnitudes and colours (Sect. 6, Beck et al. 2016 idea)."""
+
+import numpy as np
+import pytest
+
+from photoz_debias.errors import InputError
+from photoz_debias.peers import knn_photo_z, photometric_features
+
+
+def _toy(n, seed):
+    """Noiseless toy: z a smooth function of two colours, magnitudes ugriz."""
+    rng = np.random.default_rng(seed)
+    g_r = rng.uniform(0.2, 1.2, n)
+    r_i = rng.uniform(0.0, 0.6, n)
+    r = rng.uniform(14.0, 17.5, n)
+    mags = np.stack([r + g_r + 0.8, r + g_r, r, r - r_i, r - 1.2 * r_i], axis=1)
+    z = 0.05 + 0.2 * g_r**2 + 0.1 * np.sin(3 * r_i)
+    return mags, z
+
+
+def test_photometric_features():
+    m = np.array([[20.0, 19.0, 18.5]])
+    np.testing.assert_allclose(photometric_features(m, "colours"), [[1.0, 0.5]])
+    np.testing.assert_allclose(photometric_features(m, "mags+colours"), [[20.0, 19.0, 18.5, 1.0, 0.5]])
+    with pytest.raises(InputError):
+        photometric_features(m, "fluxes")
+
+
+@pytest.mark.parametrize("method, tol", [("local_linear", 3e-4), ("mean", 3e-3)])
+def test_knn_recovers_smooth_function_of_colours(method, tol):
+    mags, z = _toy(6000, 0)
+    test_mags, test_z = _toy(500, 1)
+    zp = knn_photo_z(mags, z, test_mags, k=20, features="colours", method=method)
+    assert np.median(np.abs(zp - test_z)) < tol
+    np.testing.assert_array_equal(zp, knn_photo_z(mags, z, test_mags, k=20, features="colours", method=method))
+
+
+def test_local_linear_is_exact_for_linear_relation():
+    mags, _ = _toy(2000, 2)
+    colours = photometric_features(mags, "colours")
+    z = 0.1 + colours @ np.array([0.05, 0.1, -0.02, 0.03])
+    test_mags, _ = _toy(50, 3)
+    z_test = 0.1 + photometric_features(test_mags, "colours") @ np.array([0.05, 0.1, -0.02, 0.03])
+    zp = knn_photo_z(mags, z, test_mags, k=30, features="mags+colours", chunk=16)
+    np.testing.assert_allclose(zp, z_test, atol=1e-6)
+
+
+def test_bad_input():
+    mags, z = _toy(100, 0)
+    bad = mags.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(InputError, match="galaxy row 7"):
+        knn_photo_z(mags, z, bad)
+    with pytest.raises(InputError, match="k="):
+        knn_photo_z(mags, z, mags, k=5, features="mags+colours")
+    with pytest.raises(InputError):
+        knn_photo_z(mags, z, mags[:, :4])

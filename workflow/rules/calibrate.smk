@@ -1,0 +1,27 @@
+# Step 4 (Sect. 3.2.4): calibration in photometric-redshift space, per test sample of the
+# Fig. 9 experiment (config calibrate.test_samples).
+
+PART_DIR = "results/{dataset}/{net}/{part}"
+
+
+rule calibrate_step4:
+    input:
+        estimates=PART_DIR + "/estimates.parquet",
+    output:
+        PART_DIR + "/step4/{sample}.parquet",
+    log:
+        "logs/{dataset}/{net}/{part}/calibrate_step4_{sample}.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/calibrate_step4_{sample}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        sample="{sample}",
+        calibrate=calibrate_params,
+        grid=grid_params,
+        part=part_params,
+    script:
+        "../scripts/calibrate_step4.py"

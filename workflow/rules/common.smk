@@ -1,0 +1,169 @@
+# Helpers and input/params functions only (rules live in the other .smk files).
+import hashlib
+import json
+from pathlib import Path
+
+DEPLETED = "_depleted"
+SEEDS = config["ensemble"]["seeds"]
+METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
+STEP3_VARIANTS = ["step3", "step3a", "step3b"]
+# Keys of a real-data `source` block that name input files (see photoz_debias.ingest).
+SOURCE_PATH_KEYS = (
+    "path", "images", "catalogue", "table", "stamp_dir", "train_index", "test_index"
+)
+
+
+def _check_config():
+    missing = [d for d in config["run"] if d not in config["datasets"]]
+    if missing:
+        raise ValueError(
+            f"config 'run' names {missing}, which are not keys of 'datasets' "
+            f"(expected some of {sorted(config['datasets'])})"
+        )
+    dep = config["calibrate"]["depleted_training"]
+    if dep["activate"] and dep.get("dataset") not in config["datasets"]:
+        raise ValueError(
+            "config calibrate.depleted_training.dataset must name a dataset, got "
+            f"{dep.get('dataset')!r}"
+        )
+    for name, ds in config["datasets"].items():
+        if ds["rows"]["n_rows"] % 2 == 0:
+            raise ValueError(
+                f"config datasets.{name}.rows.n_rows must be odd (2m - 1), got {ds['rows']['n_rows']}"
+            )
+        split = ds["split"]
+        if ("test_fraction" in split) == ("n_test" in split) and ds["source"][
+            "layout"
+        ] != "per_galaxy":
+            raise ValueError(
+                f"config datasets.{name}.split needs exactly one of test_fraction or n_test"
+            )
+
+
+_check_config()
+
+
+def depleted_active():
+    return config["calibrate"]["depleted_training"]["activate"]
+
+
+def base_dataset(ds):
+    """The configured dataset a (possibly derived) dataset name refers to."""
+    if ds.endswith(DEPLETED) and ds[: -len(DEPLETED)] in config["datasets"]:
+        return ds[: -len(DEPLETED)]
+    return ds
+
+
+def dataset_cfg(ds):
+    return config["datasets"][base_dataset(ds)]
+
+
+def run_datasets():
+    out = list(config["run"])
+    dep = config["calibrate"]["depleted_training"]
+    if depleted_active() and dep["dataset"] in config["run"]:
+        out.append(dep["dataset"] + DEPLETED)
+    return out
+
+
+def dataset_parts(ds):
+    return list(dataset_cfg(ds)["parts"])
+
+
+def net_of(ds):
+    return dataset_cfg(ds)["net"]
+
+
+def config_hash(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---- params functions (wildcards only, so Snakemake tracks them as params) ----
+
+
+def source_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["source"]
+
+
+def preprocess_params(wildcards):
+    ds = dataset_cfg(wildcards.dataset)
+    keys = ["source", "pixel_divisor", "split", "valid_range", "rows"]
+    out = {k: ds[k] for k in keys}
+    out["config_hash"] = config_hash(out)
+    return out
+
+
+def grid_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["grid"]
+
+
+def rows_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["rows"]
+
+
+def training_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["training"]
+
+
+def heads_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["heads"]
+
+
+def part_params(wildcards):
+    return dataset_cfg(wildcards.dataset)["parts"][wildcards.part]
+
+
+def depletion_params(wildcards):
+    return config["calibrate"]["depleted_training"]
+
+
+def calibrate_params(wildcards):
+    return {
+        k: config["calibrate"][k] for k in ("n_resamplings", "seed", "test_samples")
+    }
+
+
+def realism_reference(wildcards):
+    return config["realism"]["reference"]
+
+
+# ---- input functions ----
+
+
+def raw_input(wildcards):
+    """The raw files a dataset is ingested from: generated, or the user's own."""
+    src = dataset_cfg(wildcards.dataset)["source"]
+    if src["layout"] == "synthetic":
+        return f"results/{wildcards.dataset}/raw"
+    return [v for k, v in src.items() if k in SOURCE_PATH_KEYS and isinstance(v, str)]
+
+
+def seed_files(pattern):
+    def _files(wildcards):
+        return expand(pattern, seed=SEEDS, **wildcards)
+
+    return _files
+
+
+def part_outputs(ds, part):
+    net = net_of(ds)
+    base = f"results/{ds}/{net}/{part}"
+    return [
+        f"{base}/catalogue.parquet",
+        f"{base}/metrics.parquet",
+        f"{base}/tables/appendix_e.md",
+    ]
+
+
+def all_outputs(wildcards):
+    out = []
+    for ds in run_datasets():
+        out.append(f"results/{ds}/stamps.h5")
+        for part in dataset_parts(ds):
+            out += part_outputs(ds, part)
+    out += figure_targets()
+    return out
+
+
+def figure_targets():
+    return []

@@ -1,0 +1,34 @@
+"""Shared start-up of the workflow scripts: log file, threads, device (not results)."""
+
+import logging
+import os
+import sys
+
+
+def start(snakemake):
+    """Send stdout, stderr and logging to the rule's log; honour the rule's threads."""
+    log = open(snakemake.log[0], "w", buffering=1)
+    sys.stdout = sys.stderr = log
+    logging.basicConfig(
+        stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True
+    )
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, int(snakemake.threads)))
+    except ImportError:
+        pass
+    return logging.getLogger(snakemake.rule)
+
+
+def device():
+    """'cuda' when a GPU is visible (PHOTOZ_DEVICE overrides), else 'cpu'.
+
+    The device changes speed, not the science, so it is not a tracked rule parameter.
+    """
+    forced = os.environ.get("PHOTOZ_DEVICE")
+    if forced:
+        return forced
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,38 @@
+"""The catalogue of one part: one row per test galaxy, every method's estimates, Step 4
+and the kNN peer (plus the survey's own photo-z when the input has one)."""
+
+import numpy as np
+import pandas as pd
+from _common import start
+
+from photoz_debias.catalogue import catalogue_columns, write_catalogue
+from photoz_debias.ensemble import METHODS
+from photoz_debias.io import part_mask, read_labels
+from photoz_debias.peers import knn_photo_z
+
+sm = snakemake  # noqa: F821
+log = start(sm)
+p = sm.params
+est = pd.read_parquet(sm.input.estimates)
+cat = est[est["split"] == 1].drop(columns="split").reset_index(drop=True)
+step4 = pd.read_parquet(sm.input.step4).drop(columns="step4_shift")
+cat = cat.merge(step4, on="id", how="left", validate="one_to_one")
+
+labels = read_labels(sm.input.stamps)
+mags = [f"mag_{b}" for b in "ugriz"]
+extra = labels.set_index("id")
+if all(c in labels for c in mags):
+    train = labels[(labels["split"] == 0) & part_mask(labels, p.part)]
+    test_mags = extra.loc[cat["id"], mags].to_numpy()
+    cat["knn_z"] = knn_photo_z(
+        train[mags].to_numpy(), train["z_spec"].to_numpy(), test_mags, k=p.knn["k"]
+    )
+else:
+    log.info("no ugriz magnitudes in the input: the kNN peer is left out")
+for c in ("photoz_survey", "z_true"):
+    if c in labels:
+        name = "survey_photoz" if c == "photoz_survey" else c
+        cat[name] = extra.loc[cat["id"], c].to_numpy()
+docs = catalogue_columns(METHODS)
+write_catalogue(cat, sm.output[0], docs, metadata={"part": sm.wildcards.part})
+log.info("catalogue: %d galaxies, %d columns", *cat.shape)

@@ -1,0 +1,75 @@
+"""Average the seeds' densities of every method over one part's test galaxies (and Step 3's
+over the part's training galaxies, which Step 4 resamples); write densities and estimates."""
+
+import h5py
+import numpy as np
+import pandas as pd
+from _common import start
+
+from photoz_debias.debias import rows_of_ids
+from photoz_debias.ensemble import average, estimates_table, step_densities
+from photoz_debias.grid import RedshiftGrid
+from photoz_debias.io import (
+    atomic_path,
+    load_heads,
+    load_step1_heads,
+    part_mask,
+    read_labels,
+    read_representations,
+    write_parquet,
+)
+
+sm = snakemake  # noqa: F821
+log = start(sm)
+p = sm.params
+g = p.grid
+grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+ext = grid.extend(g["extend_left"], g["extend_right"])
+labels = read_labels(sm.input.stamps)
+keep = part_mask(labels, p.part)
+test = labels[(labels["split"] == 1) & keep].reset_index(drop=True)
+train_all = labels[labels["split"] == 0].reset_index(drop=True)
+train = train_all[part_mask(train_all, p.part)].reset_index(drop=True)
+test_all_ids = labels.loc[labels["split"] == 1, "id"].to_numpy()
+test_rows = rows_of_ids(test_all_ids, test["id"].to_numpy())
+train_rows = rows_of_ids(train_all["id"].to_numpy(), train["id"].to_numpy())
+
+dens = {m: [] for m in ("baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2")}
+train_step3 = []
+for k in range(len(sm.input.step1)):
+    with h5py.File(sm.input.baseline[k], "r") as f:
+        rows = rows_of_ids(f["id"][:], test["id"].to_numpy())
+        dens["baseline"].append(f["p"][:][rows])
+    h1 = load_step1_heads(sm.input.step1[k])
+    reps = read_representations(sm.input.representations[k], "test", test_rows)
+    dens["step1"].append(step_densities(reps, h1, None))
+    for m in ("step2", "step3", "step3a", "step3b", "step3_no_step2"):
+        w, b, _ = load_heads(sm.input[m][k])
+        dens[m].append(step_densities(reps, h1, (w, b)))
+    w, b, _ = load_heads(sm.input.step3[k])
+    tr = read_representations(sm.input.representations[k], "train", train_rows)
+    train_step3.append(step_densities(tr[:, 0] if tr.ndim == 3 else tr, h1, (w, b)))
+    log.info("seed %d of %d read", k + 1, len(sm.input.step1))
+
+grids = {m: (ext if m.startswith("step3") else grid) for m in dens}
+info = ["id", "split", "z_spec", "r_mag", "ebv", "mag_row", "field", "quality"]
+tables = [test[[c for c in info if c in test]]]
+with atomic_path(sm.output.densities) as tmp, h5py.File(tmp, "w") as f:
+    f["id"] = test["id"].to_numpy()
+    f.attrs["description"] = "ensemble-averaged p(z) of the part's test galaxies"
+    for m, ps in dens.items():
+        mean = average(ps)
+        f.create_group(m)
+        f[m]["p"] = mean
+        f[m]["edges"] = grids[m].edges
+        tables.append(estimates_table(m, mean, grids[m].centres))
+test_est = pd.concat(tables, axis=1)
+train_est = pd.concat(
+    [
+        train[[c for c in info if c in train]],
+        estimates_table("step3", average(train_step3), ext.centres),
+    ],
+    axis=1,
+)
+write_parquet(pd.concat([test_est, train_est], ignore_index=True), sm.output.estimates)
+log.info("ensemble of %d seeds: %d test, %d training galaxies", len(sm.input.step1), len(test), len(train))

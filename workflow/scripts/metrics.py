@@ -1,0 +1,24 @@
+"""Metrics of every method of one part (tidy Parquet) and the Appendix E tables."""
+
+import pandas as pd
+from _common import start
+from _evaluate import evaluate
+
+from photoz_debias.catalogue import write_metrics, write_tables
+from photoz_debias.ensemble import METHODS
+from photoz_debias.metrics import appendix_e_table
+
+sm = snakemake  # noqa: F821
+log = start(sm)
+p = sm.params
+cat = pd.read_parquet(sm.input.catalogue)
+methods = list(METHODS) + ["step4"] + [m for m in ("knn", "survey_photoz") if f"{m}_z" in cat or m in cat]
+metrics = evaluate(cat, methods, p.grid, p.part, sm.input.error_curves)
+write_metrics(metrics, sm.output.metrics, metadata={"part": sm.wildcards.part})
+write_tables(
+    appendix_e_table(metrics),
+    sm.output.table_md,
+    sm.output.table_csv,
+    outlier_threshold=p.part["outlier_threshold"],
+)
+log.info("metrics: %d rows for methods %s", len(metrics), methods)

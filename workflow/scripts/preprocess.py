@@ -1,0 +1,24 @@
+"""Raw stamps (synthetic or real) -> the preprocessed stamps HDF5 (Eq. 1, labels, split)."""
+
+from _common import start
+
+from photoz_debias.grid import MagnitudeRows
+from photoz_debias.ingest import open_source
+from photoz_debias.preprocess import write_preprocessed
+
+log = start(snakemake)  # noqa: F821
+p = snakemake.params.prep  # noqa: F821
+synthetic = p["source"]["layout"] == "synthetic"
+raw_dir = snakemake.input[0] if synthetic else None  # noqa: F821
+source = open_source(p["source"], base_dir=raw_dir)
+info = write_preprocessed(
+    source,
+    snakemake.output[0],  # noqa: F821
+    rows=MagnitudeRows(**p["rows"]),
+    split=p["split"],
+    pixel_divisor=p["pixel_divisor"],
+    z_range=tuple(p["valid_range"]["z"]),
+    r_range=tuple(p["valid_range"]["r"]),
+    provenance={"config_hash": p["config_hash"], "config": p},
+)
+log.info("wrote %s: %s", snakemake.output[0], info)  # noqa: F821

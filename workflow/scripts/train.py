@@ -1,0 +1,62 @@
+"""Train one Baseline (single-channel) or Step 1 (multi-channel) model of the ensemble."""
+
+import os
+import sys
+
+from _common import device, start
+
+from photoz_debias.grid import MagnitudeRows, RedshiftGrid
+from photoz_debias.networks import build_model
+from photoz_debias.training import TrainSettings, load_training_arrays, train_model
+
+sm = snakemake  # noqa: F821
+log = start(sm)
+p = sm.params
+grid = RedshiftGrid(p.grid["z_min"], p.grid["z_max"], p.grid["n_bins"])
+rows = MagnitudeRows(**p.rows)
+seed = int(p.seed)
+data = load_training_arrays(sm.input[0], split="train")
+n_bands = data["x"].shape[1]
+model = build_model(
+    p.net,
+    p.unit,
+    n_bins=grid.n_bins,
+    n_outputs=rows.n_outputs,
+    n_bands=n_bands,
+    n_features=n_bands if data["x"].ndim == 2 else None,
+    seed=seed,
+)
+if p.net == "mlp":
+    model.trunk.set_standardisation(data["x"])
+t = p.training
+settings = TrainSettings(
+    iterations=t["iterations"],
+    batch_size=t["batch_size"],
+    lr=t["lr"],
+    lr_drop_factor=t["lr_drop_factor"],
+    seed=seed,
+    checkpoint_iters=list(t["checkpoint_iters"]),
+    log_every=t["log_every"],
+    state_every=max(1, t["iterations"] // 10),
+    device=device(),
+)
+# Intermediate checkpoints go to a staging folder that survives a killed job (Snakemake
+# deletes the declared outputs of an incomplete job), and become the output at the end.
+staging = sm.output.model + ".checkpoints.partial"
+os.makedirs(staging, exist_ok=True)
+summary = train_model(
+    model,
+    data["x"],
+    data["ebv"],
+    grid.bin_index(data["z_spec"]),
+    data["mag_row"],
+    rows.n_outputs,
+    settings,
+    out_path=sm.output.model,
+    state_path=sm.output.model + ".state.pt",
+    checkpoint_dir=staging,
+    log=sys.stderr,
+    meta={"grid": dict(p.grid), "rows": dict(p.rows), "unit": p.unit},
+)
+os.replace(staging, sm.output.checkpoints)
+log.info("finished: %s", summary)
