@@ -69,7 +69,8 @@ def test_wrong_stamp_shape(tmp_path):
     np.save(tmp_path / "tr.npy", np.arange(6))
     np.save(tmp_path / "te.npy", np.arange(6, N))
     msg = ingest(tmp_path, {"layout": "per_galaxy", "stamp_dir": "st", "table": "t.csv",
-                            "train_index": "tr.npy", "test_index": "te.npy"})
+                            "train_index": "tr.npy", "test_index": "te.npy",
+                            "pixel_scale_arcsec": 0.187})
     assert "3.npy" in msg and "galaxy row 3 (id 3)" in msg and "'stamp'" in msg
     assert "shape (64, 5)" in msg
 
@@ -83,7 +84,8 @@ def test_missing_stamp_file(tmp_path):
     np.save(tmp_path / "tr.npy", np.arange(N))
     np.save(tmp_path / "te.npy", np.arange(0))
     msg = ingest(tmp_path, {"layout": "per_galaxy", "stamp_dir": "st", "table": "t.csv",
-                            "train_index": "tr.npy", "test_index": "te.npy"})
+                            "train_index": "tr.npy", "test_index": "te.npy",
+                            "pixel_scale_arcsec": 0.187})
     assert f"{N - 1}.npy" in msg and f"galaxy row {N - 1}" in msg and "'stamp'" in msg
 
 

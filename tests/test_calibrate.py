@@ -35,7 +35,9 @@ def test_known_offset_per_cell_is_removed():
     rows = np.array([0, 5, 10])
     zp_tr, zs_tr, row_tr = _sample(rng, 20000, rows)
     zp_te, zs_te, row_te = _sample(rng, 3000, rows)
-    corrected = calibrate_photo_z(zp_te, row_te, zp_tr, zs_tr, row_tr, ZC, ZC, n_resamplings=5, seed=1)
+    corrected = calibrate_photo_z(
+        zp_te, row_te, zp_tr, zs_tr, row_tr, ZC, ZC, n_resamplings=5, seed=1
+    )
     # every training galaxy of a cell has the same residual, so the correction is exact
     np.testing.assert_allclose(corrected, zs_te, atol=1e-12)
     assert np.abs(zp_te - zs_te).max() > 0.004  # the test really was biased
@@ -90,7 +92,14 @@ def test_resampling_without_replacement_when_enough():
     zs_tr = np.linspace(0.0, 0.399, 200)
     row_tr = np.zeros(200, dtype=int)
     zp_te = np.full(10, 0.05)
-    idx = resample_training(zp_te, np.zeros(10, dtype=int), zs_tr, row_tr, np.linspace(0, 0.4, 5), np.random.default_rng(0))
+    idx = resample_training(
+        zp_te,
+        np.zeros(10, dtype=int),
+        zs_tr,
+        row_tr,
+        np.linspace(0, 0.4, 5),
+        np.random.default_rng(0),
+    )
     assert len(set(idx)) == 10 and np.all((zs_tr[idx] >= 0) & (zs_tr[idx] < 0.1))
 
 
@@ -123,11 +132,29 @@ def test_reproducible_with_seed():
 
 def test_bad_input_is_rejected():
     with pytest.raises(InputError, match="row_test"):
-        step4_shift(np.zeros(3), np.zeros(2, dtype=int), np.zeros(3), np.zeros(3), np.zeros(3, dtype=int), ZC, ZC)
+        step4_shift(
+            np.zeros(3),
+            np.zeros(2, dtype=int),
+            np.zeros(3),
+            np.zeros(3),
+            np.zeros(3, dtype=int),
+            ZC,
+            ZC,
+        )
     with pytest.raises(InputError, match="integer"):
-        step4_shift(np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3, dtype=int), ZC, ZC)
+        step4_shift(
+            np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3, dtype=int), ZC, ZC
+        )
     with pytest.raises(InputError, match="galaxy row 1"):
-        step4_shift(np.array([0.1, np.nan]), np.zeros(2, dtype=int), np.zeros(3), np.zeros(3), np.zeros(3, dtype=int), ZC, ZC)
+        step4_shift(
+            np.array([0.1, np.nan]),
+            np.zeros(2, dtype=int),
+            np.zeros(3),
+            np.zeros(3),
+            np.zeros(3, dtype=int),
+            ZC,
+            ZC,
+        )
 
 
 def test_biased_test_sample():

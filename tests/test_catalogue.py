@@ -22,11 +22,17 @@ from photoz_debias.metrics import METRICS_COLUMNS
 
 def _catalogue(n=5):
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({
-        "id": np.arange(n, dtype=np.int64), "z_spec": rng.uniform(0, 0.4, n),
-        "r_mag": rng.uniform(14, 18, n).astype(np.float32), "ebv": np.full(n, 0.03, np.float32),
-        "mag_row": np.arange(n, dtype=np.int16), "field": ["SDSS"] * n, "quality": ["HQ"] * n,
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "z_spec": rng.uniform(0, 0.4, n),
+            "r_mag": rng.uniform(14, 18, n).astype(np.float32),
+            "ebv": np.full(n, 0.03, np.float32),
+            "mag_row": np.arange(n, dtype=np.int16),
+            "field": ["SDSS"] * n,
+            "quality": ["HQ"] * n,
+        }
+    )
     for m in METHODS:
         for e in ("zmode", "zmean", "zmedian", "zerr"):
             df[f"{m}_{e}"] = rng.uniform(0, 0.4, n)
@@ -37,8 +43,20 @@ def _catalogue(n=5):
 
 def test_catalogue_columns_cover_the_contract():
     docs = catalogue_columns()
-    for col in ["id", "z_spec", "r_mag", "ebv", "mag_row", "field", "quality", "step4_zmode", "knn_z",
-                "survey_photoz", "step3_no_step2_zerr", "baseline_zmedian"]:
+    for col in [
+        "id",
+        "z_spec",
+        "r_mag",
+        "ebv",
+        "mag_row",
+        "field",
+        "quality",
+        "step4_zmode",
+        "knn_z",
+        "survey_photoz",
+        "step3_no_step2_zerr",
+        "baseline_zmedian",
+    ]:
         assert col in docs and docs[col][1]
     assert docs["r_mag"][0] == "mag" and docs["z_spec"][0] == "dimensionless"
 
@@ -81,10 +99,13 @@ def test_failed_write_leaves_old_file_intact(tmp_path, monkeypatch):
 
 
 def test_write_metrics(tmp_path):
-    m = pd.DataFrame([
-        ["baseline", "zmode", "sigma_mad", np.nan, np.nan, 0.00975, 0.0001],
-        ["baseline", "zmode", "sigma_mad_rmag", 14.0, 14.5, 0.008, np.nan],
-    ], columns=METRICS_COLUMNS)
+    m = pd.DataFrame(
+        [
+            ["baseline", "zmode", "sigma_mad", np.nan, np.nan, 0.00975, 0.0001],
+            ["baseline", "zmode", "sigma_mad_rmag", 14.0, 14.5, 0.008, np.nan],
+        ],
+        columns=METRICS_COLUMNS,
+    )
     path = tmp_path / "metrics.parquet"
     write_metrics(m, path)
     pd.testing.assert_frame_equal(pd.read_parquet(path), m)
@@ -97,11 +118,14 @@ def test_write_metrics(tmp_path):
 
 
 def test_write_tables(tmp_path):
-    table = pd.DataFrame({
-        "method": ["baseline", "step4"],
-        "mean_residual_zmode": [-0.00046, 0.00002], "sigma_mad_zmode": [0.00975, 0.00919],
-        "outlier_fraction_zmode": [0.0051, 0.0041],
-    })
+    table = pd.DataFrame(
+        {
+            "method": ["baseline", "step4"],
+            "mean_residual_zmode": [-0.00046, 0.00002],
+            "sigma_mad_zmode": [0.00975, 0.00919],
+            "outlier_fraction_zmode": [0.0051, 0.0041],
+        }
+    )
     md, csv = tmp_path / "t.md", tmp_path / "t.csv"
     write_tables(table, md, csv, outlier_threshold=0.05)
     text = md.read_text()

@@ -22,11 +22,13 @@ def test_point_estimates_hand_density():
 
 
 def test_point_estimates_unnormalised_and_edge_cases():
-    p = np.array([
-        [2.0, 4.0, 3.0, 1.0],   # the hand density times 10
-        [0.0, 0.0, 0.0, 5.0],   # all in the last bin: median in its middle
-        [0.5, 0.0, 0.0, 0.5],   # tie: first bin is the mode; median at the edge of bin 0
-    ])
+    p = np.array(
+        [
+            [2.0, 4.0, 3.0, 1.0],  # the hand density times 10
+            [0.0, 0.0, 0.0, 5.0],  # all in the last bin: median in its middle
+            [0.5, 0.0, 0.0, 0.5],  # tie: first bin is the mode; median at the edge of bin 0
+        ]
+    )
     est = point_estimates(p.astype(np.float32), CENTRES)
     np.testing.assert_allclose(est["zmode"], [0.2, 0.4, 0.1])
     np.testing.assert_allclose(est["zmedian"], [0.225, 0.4, 0.15])

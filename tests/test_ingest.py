@@ -192,3 +192,18 @@ def test_read_table_text_with_header(tmp_path):
     (tmp_path / "t.dat").write_text("#a b c\n1 2 3\n4 5 6\n")
     df = read_table(str(tmp_path / "t.dat"))
     assert list(df.columns) == ["a", "b", "c"] and df["c"].tolist() == [3, 6]
+
+
+@pytest.mark.parametrize("saver", [np.savez, np.savez_compressed])
+def test_npz_drop_keeps_stamps_aligned(tmp_path, saver):
+    rng = np.random.default_rng(5)
+    cube = rng.normal(size=(6, 64, 64, 5)).astype(np.float32)
+    lab = sdss_labels(6, rng)
+    lab["dered_petro_u"][[1, 4]] = [-9999.0, 99.0]
+    saver(tmp_path / "sdss.npz", cube=cube, labels=lab)
+    src = open_source({"layout": "npz", "path": str(tmp_path / "sdss.npz"),
+                       "non_detection": "drop"})
+    for chunk in (1, 2, 6):
+        images, table = all_chunks(src, chunk)
+        np.testing.assert_array_equal(table["id"], lab["id"][[0, 2, 3, 5]])
+        np.testing.assert_array_equal(images, np.moveaxis(cube[[0, 2, 3, 5]], -1, 1))

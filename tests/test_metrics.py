@@ -38,7 +38,9 @@ def test_sigma_mad_five_galaxies():
 
 
 def test_outlier_fraction_and_mean_residual():
-    assert outlier_fraction(ZP5, ZS5, 0.05) == pytest.approx(0.2)  # only dz = 0.10; 0.05 is not > 0.05
+    assert outlier_fraction(ZP5, ZS5, 0.05) == pytest.approx(
+        0.2
+    )  # only dz = 0.10; 0.05 is not > 0.05
     assert outlier_fraction(ZP5, ZS5, 0.015) == pytest.approx(0.8)
     assert mean_residual(ZP5, ZS5) == pytest.approx(0.042)
     with pytest.raises(InputError):
@@ -56,7 +58,9 @@ def test_total_variation_eq10():
     assert total_variation(z, z, bins) == 0.0
     assert total_variation([0.05, 0.05], [0.25], bins) == 1.0
     # P = (1/4, 1/2, 1/4), Q = (1/2, 1/4, 1/4): (1/4 + 1/4) / 2; 0.35 lies outside and is ignored
-    assert total_variation([0.05, 0.15, 0.15, 0.25], [0.05, 0.05, 0.15, 0.25, 0.35], bins) == pytest.approx(0.25)
+    assert total_variation(
+        [0.05, 0.15, 0.15, 0.25], [0.05, 0.05, 0.15, 0.25, 0.35], bins
+    ) == pytest.approx(0.25)
 
 
 def test_wasserstein1_eq13():
@@ -78,7 +82,9 @@ def test_piecewise_linear_fit_recovers_noiseless_lines():
     a, b, c, d = piecewise_linear_fit(z, dz, 0.15)
     assert (a, b, c, d) == pytest.approx((-0.1, 0.01, 0.3, -0.05), abs=1e-12)
     w = np.random.default_rng(1).uniform(0.5, 2.0, z.size)
-    assert piecewise_linear_fit(z, dz, 0.15, w) == pytest.approx((-0.1, 0.01, 0.3, -0.05), abs=1e-12)
+    assert piecewise_linear_fit(z, dz, 0.15, w) == pytest.approx(
+        (-0.1, 0.01, 0.3, -0.05), abs=1e-12
+    )
     # a point exactly at z_b belongs to the upper line
     z2 = np.array([0.0, 0.1, 0.15, 0.3])
     _, _, c2, d2 = piecewise_linear_fit(z2, np.array([0.0, 0.0, 1.0, 2.0]), 0.15)
@@ -157,11 +163,18 @@ def _toy_catalogue(n=3000, seed=0):
     r = rng.uniform(13.0, 18.0, n)
     # Baseline-like: <dz> = -0.05 (z_spec - 0.2), scatter 0.01
     zmode = zs + (1 + zs) * (-0.05 * (zs - 0.2) + rng.normal(0, 0.01, n))
-    return pd.DataFrame({
-        "id": np.arange(n), "z_spec": zs, "r_mag": r,
-        "baseline_zmode": zmode, "baseline_zmean": zmode + 0.001, "baseline_zmedian": zmode - 0.001,
-        "step4_zmode": zmode, "knn_z": zs + rng.normal(0, 0.02, n),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "z_spec": zs,
+            "r_mag": r,
+            "baseline_zmode": zmode,
+            "baseline_zmean": zmode + 0.001,
+            "baseline_zmedian": zmode - 0.001,
+            "step4_zmode": zmode,
+            "knn_z": zs + rng.normal(0, 0.02, n),
+        }
+    )
 
 
 def test_evaluate_methods_and_appendix_table():
@@ -170,7 +183,9 @@ def test_evaluate_methods_and_appendix_table():
     m = evaluate_methods(df, ["baseline", "step4", "knn"], config=cfg)
     assert list(m.columns) == METRICS_COLUMNS
     glob = m[m["bin_lo"].isna()].set_index(["method", "estimate", "metric"])
-    assert glob.loc[("baseline", "zmode", "sigma_mad"), "value"] == pytest.approx(sigma_mad(df.baseline_zmode, df.z_spec))
+    assert glob.loc[("baseline", "zmode", "sigma_mad"), "value"] == pytest.approx(
+        sigma_mad(df.baseline_zmode, df.z_spec)
+    )
     assert glob.loc[("baseline", "zmode", "sigma_mad"), "error"] > 0
     for slope in ("slope_low", "slope_high"):
         row = glob.loc[("baseline", "zmode", slope)]
@@ -178,18 +193,40 @@ def test_evaluate_methods_and_appendix_table():
     assert ("baseline", "zmode", "tv_floor") in glob.index
     assert ("step4", "zmode", "tv_floor") not in glob.index
     assert ("knn", "z", "sigma_mad") in glob.index
-    assert {"mean_residual_zspec", "mean_residual_zphoto", "sigma_mad_rmag", "wasserstein1_rmag",
-            "delta_mean_z_rmag", "delta_mean_z_zphoto", "slope_zphoto", "slope_zphoto_high",
-            "total_variation", "wasserstein1", "outlier_fraction"} <= set(m["metric"])
-    curve = m[(m.method == "baseline") & (m.estimate == "zmode") & (m.metric == "mean_residual_zspec")]
+    assert {
+        "mean_residual_zspec",
+        "mean_residual_zphoto",
+        "sigma_mad_rmag",
+        "wasserstein1_rmag",
+        "delta_mean_z_rmag",
+        "delta_mean_z_zphoto",
+        "slope_zphoto",
+        "slope_zphoto_high",
+        "total_variation",
+        "wasserstein1",
+        "outlier_fraction",
+    } <= set(m["metric"])
+    curve = m[
+        (m.method == "baseline") & (m.estimate == "zmode") & (m.metric == "mean_residual_zspec")
+    ]
     assert len(curve) == 40 and curve["bin_lo"].iloc[0] == 0.0
 
     table = appendix_e_table(m)
-    assert table["method"].tolist() == ["baseline", "step4", "knn"]
+    assert table["method"].tolist() == ["baseline", "step4"]  # peers ('z') are not in App. E
     assert table.loc[0, "mean_residual_zmean"] == pytest.approx(
-        mean_residual(df.baseline_zmean, df.z_spec))
+        mean_residual(df.baseline_zmean, df.z_spec)
+    )
     assert np.isnan(table.loc[1, "sigma_mad_zmean"])
     with pytest.raises(InputError, match="unknown keys"):
         evaluate_methods(df, ["baseline"], config={"zbreak": 0.1})
     with pytest.raises(InputError, match="no estimate column"):
         evaluate_methods(df, ["step9"], config=cfg)
+
+
+def test_histograms_are_half_open_for_uniform_and_nonuniform_edges():
+    from photoz_debias.metrics import normalised_histogram
+
+    z = np.array([0.0, 0.1, 0.1, 0.2, 0.3, -0.01])  # 0.3 is the last edge: outside
+    np.testing.assert_allclose(normalised_histogram(z, [0.0, 0.1, 0.2, 0.3]), [0.25, 0.5, 0.25])
+    np.testing.assert_allclose(normalised_histogram(z, [0.0, 0.1, 0.25, 0.3]), [0.25, 0.75, 0.0])
+    assert np.isnan(normalised_histogram([0.5], [0.0, 0.1])).all()

@@ -21,7 +21,9 @@ def _toy(n, seed):
 def test_photometric_features():
     m = np.array([[20.0, 19.0, 18.5]])
     np.testing.assert_allclose(photometric_features(m, "colours"), [[1.0, 0.5]])
-    np.testing.assert_allclose(photometric_features(m, "mags+colours"), [[20.0, 19.0, 18.5, 1.0, 0.5]])
+    np.testing.assert_allclose(
+        photometric_features(m, "mags+colours"), [[20.0, 19.0, 18.5, 1.0, 0.5]]
+    )
     with pytest.raises(InputError):
         photometric_features(m, "fluxes")
 
@@ -32,7 +34,9 @@ def test_knn_recovers_smooth_function_of_colours(method, tol):
     test_mags, test_z = _toy(500, 1)
     zp = knn_photo_z(mags, z, test_mags, k=20, features="colours", method=method)
     assert np.median(np.abs(zp - test_z)) < tol
-    np.testing.assert_array_equal(zp, knn_photo_z(mags, z, test_mags, k=20, features="colours", method=method))
+    np.testing.assert_array_equal(
+        zp, knn_photo_z(mags, z, test_mags, k=20, features="colours", method=method)
+    )
 
 
 def test_local_linear_is_exact_for_linear_relation():

@@ -178,3 +178,18 @@ def test_split_asking_too_many_hq_is_an_error():
     t = pd.DataFrame({"field": ["WIDE"] * 10, "quality": ["HQ"] * 3 + ["LR"] * 7})
     with pytest.raises(InputError, match="4 test galaxies asked in field WIDE but only 3"):
         draw_split(t, {"n_test": 4, "seed": 0, "per_field": True, "test_quality": ["HQ"]})
+
+
+def test_example_stamps_figure(tmp_path):
+    from photoz_debias.figures.example_stamps import pick_galaxies, plot_example_stamps
+
+    # One galaxy from each of 4 equal-count z slices: indices 0-1, 2-3, 4-5, 6-7 of the order.
+    z = np.array([0.30, 0.10, 0.05, 0.20, 0.35, 0.01, 0.15, 0.25])
+    picked = pick_galaxies(z, 4, seed=0)
+    slices = [{5, 2}, {1, 6}, {3, 7}, {0, 4}]
+    assert all(int(i) in s for i, s in zip(picked, slices))
+    src, _, _ = write_cube_source(tmp_path, n=6)
+    write(src, tmp_path / "s.h5")
+    out = plot_example_stamps(tmp_path / "s.h5", tmp_path / "ex.png", n=6,
+                              style={"formats": ["png"], "dpi": 60})
+    assert out == [str(tmp_path / "ex.png")] and (tmp_path / "ex.png").stat().st_size > 1000

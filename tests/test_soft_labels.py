@@ -1,7 +1,6 @@
 """Step 3's soft labels: Eqs. 4-8 of Lin et al. 2022 against hand-computed answers."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from scipy.special import ndtr

@@ -91,13 +91,34 @@ def view_pixel_index(size: int, device) -> torch.Tensor:
 
 
 def apply_views(x: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
-    """Apply view ``views[b]`` to image ``x[b]`` for a (B, C, S, S) batch, in one gather."""
+    """Apply view ``views[b]`` to image ``x[b]`` for a (B, C, S, S) batch.
+
+    On a GPU: one gather through the 8 precomputed pixel permutations (no host sync).  On
+    the CPU, where a gather with a (B, C, S*S) index is slow and a sync costs nothing, the
+    images are grouped by view.  Both give the same result exactly (pure permutations).
+    """
     b, c, h, w = x.shape
     if h != w:
         raise ValueError(f"dihedral views need square stamps, got {h}x{w}")
+    if x.device.type == "cpu":
+        return _apply_views_grouped(x, views)
+    return _apply_views_gather(x, views)
+
+
+def _apply_views_gather(x: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+    b, c, h, w = x.shape
     idx = view_pixel_index(h, x.device)[views]  # (B, S*S)
     out = x.reshape(b, c, h * w).gather(2, idx.unsqueeze(1).expand(b, c, h * w))
     return out.reshape(b, c, h, w)
+
+
+def _apply_views_grouped(x: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    for v in range(8):
+        (rows,) = torch.nonzero(views == v, as_tuple=True)
+        if len(rows):
+            out[rows] = apply_view(x[rows], v)
+    return out
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -37,7 +37,9 @@ def cell_edges(lo: float, hi: float, width: float) -> np.ndarray:
     (k + 1,) edges, ``lo + width * arange(k + 1)`` with ``k = ceil((hi - lo) / width)``.
     """
     if not (width > 0 and hi > lo):
-        raise InputError(f"lo={lo}, hi={hi}, width={width}", field="cell_edges", expected="hi > lo and width > 0")
+        raise InputError(
+            f"lo={lo}, hi={hi}, width={width}", field="cell_edges", expected="hi > lo and width > 0"
+        )
     k = int(np.ceil((hi - lo) / width - 1e-9))
     return lo + width * np.arange(k + 1)
 
@@ -59,7 +61,9 @@ def _check_1d(name: str, x, n: int | None = None, integer: bool = False) -> np.n
     if a.ndim != 1:
         raise InputError(f"got shape {a.shape}", field=name, expected="a 1-D array")
     if n is not None and a.shape[0] != n:
-        raise InputError(f"got {a.shape[0]} values", field=name, expected=f"{n} values, one per galaxy")
+        raise InputError(
+            f"got {a.shape[0]} values", field=name, expected=f"{n} values, one per galaxy"
+        )
     if integer:
         if not np.issubdtype(a.dtype, np.integer):
             raise InputError(f"dtype {a.dtype}", field=name, expected="integer magnitude rows")
@@ -71,14 +75,18 @@ def _check_1d(name: str, x, n: int | None = None, integer: bool = False) -> np.n
     bad = ~np.isfinite(a)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{int(bad.sum())} NaN/inf values", row=i, field=name, expected="finite redshifts")
+        raise InputError(
+            f"{int(bad.sum())} NaN/inf values", row=i, field=name, expected="finite redshifts"
+        )
     return a
 
 
 def _check_edges(name: str, edges) -> np.ndarray:
     e = np.asarray(edges, dtype=np.float64)
     if e.ndim != 1 or e.size < 2 or not np.all(np.diff(e) > 0):
-        raise InputError("not strictly increasing", field=name, expected="1-D increasing bin edges (>= 2)")
+        raise InputError(
+            "not strictly increasing", field=name, expected="1-D increasing bin edges (>= 2)"
+        )
     return e
 
 
@@ -138,7 +146,9 @@ def resample_training(
             continue
         dist = np.abs(populated - j)
         source = populated[dist == dist.min()]
-        pool = np.concatenate([order[starts[r * n_z + s] : starts[r * n_z + s + 1]] for s in source])
+        pool = np.concatenate(
+            [order[starts[r * n_z + s] : starts[r * n_z + s + 1]] for s in source]
+        )
         n_first = min(t, pool.size)
         chosen = [rng.choice(pool, size=n_first, replace=False)]
         if t > pool.size:
@@ -206,7 +216,9 @@ def step4_shift(
     residual = z_photo_train - z_spec_train
 
     shift = np.zeros(n_test)
-    for rng in (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_resamplings)):
+    for rng in (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_resamplings)
+    ):
         idx = resample_training(z_photo_test, row_test, z_spec_train, row_train, z_bins, rng)
         idx = idx[train_cell_z[idx] >= 0]
         cell = row_train[idx] * n_c + train_cell_z[idx]
@@ -239,8 +251,15 @@ def calibrate_photo_z(
     (N_test,) float64 corrected photo-z (redshift).
     """
     shift = step4_shift(
-        z_photo_test, row_test, z_photo_train, z_spec_train, row_train, z_bins,
-        zphoto_cell_edges, n_resamplings=n_resamplings, seed=seed,
+        z_photo_test,
+        row_test,
+        z_photo_train,
+        z_spec_train,
+        row_train,
+        z_bins,
+        zphoto_cell_edges,
+        n_resamplings=n_resamplings,
+        seed=seed,
     )
     return np.asarray(z_photo_test, dtype=np.float64) - shift
 
@@ -286,12 +305,18 @@ def biased_test_sample(
     if kind == "none":
         return np.arange(z_spec.shape[0], dtype=np.int64)
     if kind not in _BIAS_DEFAULTS:
-        raise InputError(f"unknown kind {kind!r}", field="kind", expected="'none', 'zspec' or 'rmag'")
+        raise InputError(
+            f"unknown kind {kind!r}", field="kind", expected="'none', 'zspec' or 'rmag'"
+        )
     c0, w0 = _BIAS_DEFAULTS[kind]
     centre = c0 if centre is None else centre
     width = w0 if width is None else width
     if not (width > 0 and 0.0 <= floor < 1.0):
-        raise InputError(f"width={width}, floor={floor}", field="width/floor", expected="width > 0, 0 <= floor < 1")
+        raise InputError(
+            f"width={width}, floor={floor}",
+            field="width/floor",
+            expected="width > 0, 0 <= floor < 1",
+        )
     x = z_spec if kind == "zspec" else r
     keep_prob = floor + (1.0 - floor) * np.exp(-0.5 * ((x - centre) / width) ** 2)
     u = np.random.default_rng(seed).random(x.shape[0])
@@ -320,7 +345,11 @@ def deplete_training(
     """
     z_spec = _check_1d("z_spec", z_spec)
     if not (0.0 <= fraction <= 1.0 and hi > lo):
-        raise InputError(f"lo={lo}, hi={hi}, fraction={fraction}", field="deplete_training", expected="hi > lo, 0 <= fraction <= 1")
+        raise InputError(
+            f"lo={lo}, hi={hi}, fraction={fraction}",
+            field="deplete_training",
+            expected="hi > lo, 0 <= fraction <= 1",
+        )
     inside = np.flatnonzero((z_spec > lo) & (z_spec < hi))
     n_drop = int(round(fraction * inside.size))
     drop = np.random.default_rng(seed).choice(inside, size=n_drop, replace=False)

@@ -51,23 +51,59 @@ Z = "dimensionless"
 #: the metric names of metrics.parquet: (unit, meaning)
 METRIC_DOCS = {
     "n_galaxies": ("", "number of test galaxies with a finite estimate"),
-    "mean_residual": (Z, "<dz>, mean of dz = (z_photo - z_spec)/(1 + z_spec) (App. E); error: bootstrap"),
+    "mean_residual": (
+        Z,
+        "<dz>, mean of dz = (z_photo - z_spec)/(1 + z_spec) (App. E); error: bootstrap",
+    ),
     "sigma_mad": (Z, "1.4826 median|dz - median(dz)| (Eq. 11); error: bootstrap"),
-    "outlier_fraction": (Z, "fraction with |dz| > outlier threshold (App. E), not percent; error: bootstrap"),
-    "mean_redshift_residual": (Z, "(<z_photo> - <z_spec>)/(1 + <z_spec>) (Eq. 12); error: bootstrap"),
-    "total_variation": (Z, "D_TV of normalised z_photo and z_spec histograms (Eq. 10); error: bootstrap"),
-    "wasserstein1": (Z, "1-Wasserstein distance of the z_photo and z_spec histograms (Eq. 13), in redshift; error: bootstrap"),
-    "slope_low": (Z, "A of Eq. 9: slope of <dz> vs z_spec below z_b (per unit redshift); error: fit standard error"),
+    "outlier_fraction": (
+        Z,
+        "fraction with |dz| > outlier threshold (App. E), not percent; error: bootstrap",
+    ),
+    "mean_redshift_residual": (
+        Z,
+        "(<z_photo> - <z_spec>)/(1 + <z_spec>) (Eq. 12); error: bootstrap",
+    ),
+    "total_variation": (
+        Z,
+        "D_TV of normalised z_photo and z_spec histograms (Eq. 10); error: bootstrap",
+    ),
+    "wasserstein1": (
+        Z,
+        "1-Wasserstein distance of the z_photo and z_spec histograms (Eq. 13), in redshift; error: bootstrap",
+    ),
+    "slope_low": (
+        Z,
+        "A of Eq. 9: slope of <dz> vs z_spec below z_b (per unit redshift); error: fit standard error",
+    ),
     "intercept_low": (Z, "B of Eq. 9; error: fit standard error"),
-    "slope_high": (Z, "C of Eq. 9: slope of <dz> vs z_spec above z_b (per unit redshift); error: fit standard error"),
+    "slope_high": (
+        Z,
+        "C of Eq. 9: slope of <dz> vs z_spec above z_b (per unit redshift); error: fit standard error",
+    ),
     "intercept_high": (Z, "D of Eq. 9; error: fit standard error"),
     "slope_zphoto": (Z, "slope of <dz> vs z_photo over all z_photo bins (weights n/RMS^2)"),
     "slope_zphoto_high": (Z, "slope of <dz> vs z_photo over the bins above z_b (weights n/RMS^2)"),
-    "tv_floor": (Z, "mean D_TV of simulated z_photo samples without mode collapse; error: their 1-sigma spread"),
-    "mean_residual_zspec": (Z, "per z_spec bin: weighted <dz> (weights 1/sigma_2^2, Eq. 6 on test data); error: 1/sqrt(sum w)"),
-    "mean_residual_zphoto": (Z, "per z_photo bin: plain <dz>; error: RMS of dz in the bin (Sect. 4.3)"),
-    "sigma_mad_rmag": (Z, "per r-magnitude bin (bins in mag): sigma_MAD (Eq. 11); error: bootstrap"),
-    "wasserstein1_rmag": (Z, "per r-magnitude bin (bins in mag): 1-Wasserstein distance (Eq. 13); error: bootstrap"),
+    "tv_floor": (
+        Z,
+        "mean D_TV of simulated z_photo samples without mode collapse; error: their 1-sigma spread",
+    ),
+    "mean_residual_zspec": (
+        Z,
+        "per z_spec bin: weighted <dz> (weights 1/sigma_2^2, Eq. 6 on test data); error: 1/sqrt(sum w)",
+    ),
+    "mean_residual_zphoto": (
+        Z,
+        "per z_photo bin: plain <dz>; error: RMS of dz in the bin (Sect. 4.3)",
+    ),
+    "sigma_mad_rmag": (
+        Z,
+        "per r-magnitude bin (bins in mag): sigma_MAD (Eq. 11); error: bootstrap",
+    ),
+    "wasserstein1_rmag": (
+        Z,
+        "per r-magnitude bin (bins in mag): 1-Wasserstein distance (Eq. 13); error: bootstrap",
+    ),
     "delta_mean_z_rmag": (Z, "per r-magnitude bin (bins in mag): Eq. 12; error: bootstrap"),
     "delta_mean_z_zphoto": (Z, "per z_photo (tomographic) bin: Eq. 12; error: bootstrap"),
 }
@@ -79,7 +115,10 @@ _METRICS_COLUMN_DOCS = {
     "bin_lo": ("", "lower bin edge (redshift, or mag for *_rmag metrics); NaN for global metrics"),
     "bin_hi": ("", "upper bin edge (half-open bins); NaN for global metrics"),
     "value": ("", "metric value; unit per metric in 'metric_docs'"),
-    "error": ("", "its uncertainty (bootstrap, fit standard error or RMS; see 'metric_docs'); NaN if none"),
+    "error": (
+        "",
+        "its uncertainty (bootstrap, fit standard error or RMS; see 'metric_docs'); NaN if none",
+    ),
 }
 
 
@@ -112,7 +151,10 @@ def catalogue_columns(methods: Sequence[str] = METHODS) -> dict[str, tuple[str, 
     docs["step4_zmode"] = (Z, shift.format("zmode") + " (averaged over 5 resamplings)")
     docs["step4_zmean"] = (Z, shift.format("zmean") + " (same shift as zmode, Fig. B.1)")
     docs["step4_zmedian"] = (Z, shift.format("zmedian") + " (same shift as zmode, Fig. B.1)")
-    docs["knn_z"] = (Z, "peer: kNN local-linear photo-z on magnitudes and colours (Beck et al. 2016 idea, Sect. 6)")
+    docs["knn_z"] = (
+        Z,
+        "peer: kNN local-linear photo-z on magnitudes and colours (Beck et al. 2016 idea, Sect. 6)",
+    )
     docs["survey_photoz"] = (Z, "peer: the survey's own photo-z (e.g. the SDSS photo-z table)")
     docs["z_true"] = (Z, "true redshift of a synthetic galaxy")
     for b in "ugriz":
@@ -135,11 +177,16 @@ def _atomic_write(path, write: Callable[[str], None]) -> None:
         raise
 
 
-def _documented_table(df: pd.DataFrame, column_docs: Mapping[str, tuple[str, str]], extra: Mapping[str, str]) -> pa.Table:
+def _documented_table(
+    df: pd.DataFrame, column_docs: Mapping[str, tuple[str, str]], extra: Mapping[str, str]
+) -> pa.Table:
     missing = [c for c in df.columns if c not in column_docs]
     if missing:
-        raise InputError(f"columns {missing} have no (unit, description)", field="column_docs",
-                         expected="an entry for every column")
+        raise InputError(
+            f"columns {missing} have no (unit, description)",
+            field="column_docs",
+            expected="an entry for every column",
+        )
     table = pa.Table.from_pandas(df, preserve_index=False)
     fields = []
     for f in table.schema:
@@ -152,8 +199,12 @@ def _documented_table(df: pd.DataFrame, column_docs: Mapping[str, tuple[str, str
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=meta))
 
 
-def write_catalogue(df: pd.DataFrame, path, column_docs: Mapping[str, tuple[str, str]],
-                    metadata: Mapping[str, str] | None = None) -> None:
+def write_catalogue(
+    df: pd.DataFrame,
+    path,
+    column_docs: Mapping[str, tuple[str, str]],
+    metadata: Mapping[str, str] | None = None,
+) -> None:
     """Write the catalogue as Parquet with units and meanings in the schema, atomically.
 
     Parameters
@@ -172,7 +223,10 @@ def read_column_docs(path) -> dict[str, tuple[str, str]]:
     """The per-field ``(unit, description)`` metadata of a Parquet file."""
     schema = pq.read_schema(path)
     return {
-        f.name: ((f.metadata or {}).get(b"unit", b"").decode(), (f.metadata or {}).get(b"description", b"").decode())
+        f.name: (
+            (f.metadata or {}).get(b"unit", b"").decode(),
+            (f.metadata or {}).get(b"description", b"").decode(),
+        )
         for f in schema
     }
 
@@ -187,16 +241,29 @@ def write_metrics(df: pd.DataFrame, path, metadata: Mapping[str, str] | None = N
     metadata : extra schema-level key/value strings.
     """
     if list(df.columns) != METRICS_COLUMNS:
-        raise InputError(f"columns {list(df.columns)}", field="metrics", expected=f"columns {METRICS_COLUMNS}")
+        raise InputError(
+            f"columns {list(df.columns)}", field="metrics", expected=f"columns {METRICS_COLUMNS}"
+        )
     unknown = sorted(set(df["metric"]) - set(METRIC_DOCS))
     if unknown:
-        raise InputError(f"undocumented metrics {unknown}", field="metric", expected=f"names among {sorted(METRIC_DOCS)}")
-    extra = {"metric_docs": json.dumps({k: list(v) for k, v in METRIC_DOCS.items()}), **(metadata or {})}
+        raise InputError(
+            f"undocumented metrics {unknown}",
+            field="metric",
+            expected=f"names among {sorted(METRIC_DOCS)}",
+        )
+    extra = {
+        "metric_docs": json.dumps({k: list(v) for k, v in METRIC_DOCS.items()}),
+        **(metadata or {}),
+    }
     table = _documented_table(df.reset_index(drop=True), _METRICS_COLUMN_DOCS, extra)
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
-_TABLE_HEADERS = {"mean_residual": "<Δz_{e}>", "sigma_mad": "σ_MAD(z_{e})", "outlier_fraction": "η{t}(z_{e})"}
+_TABLE_HEADERS = {
+    "mean_residual": "<Δz_{e}>",
+    "sigma_mad": "σ_MAD(z_{e})",
+    "outlier_fraction": "η{t}(z_{e})",
+}
 
 
 def _format(metric: str, v: float) -> str:
@@ -213,7 +280,9 @@ def appendix_markdown(appendix_df: pd.DataFrame, outlier_threshold: float | None
     ``<dz>`` and ``sigma_MAD`` with 5 decimals, ``eta`` in percent with 2 decimals.
     """
     if "method" not in appendix_df.columns:
-        raise InputError("no 'method' column", field="appendix_df", expected="the output of appendix_e_table")
+        raise InputError(
+            "no 'method' column", field="appendix_df", expected="the output of appendix_e_table"
+        )
     t = "" if outlier_threshold is None else f">{outlier_threshold:g}"
     cols = [c for c in appendix_df.columns if c != "method"]
     heads, keys = [], []
@@ -222,16 +291,24 @@ def appendix_markdown(appendix_df: pd.DataFrame, outlier_threshold: float | None
         if metric is None:
             heads.append(c)
         else:
-            heads.append(_TABLE_HEADERS[metric].format(e=c[len(metric) + 1 :].removeprefix("z"), t=t))
+            heads.append(
+                _TABLE_HEADERS[metric].format(e=c[len(metric) + 1 :].removeprefix("z"), t=t)
+            )
         keys.append(metric)
     lines = ["| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(cols)]
     for _, row in appendix_df.iterrows():
         cells = [_format(k or "", float(row[c])) for c, k in zip(cols, keys)]
-        lines.append(f"| {_METHOD_NAMES.get(row['method'], row['method']).split(' (')[0]} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {_METHOD_NAMES.get(row['method'], row['method']).split(' (')[0]} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def write_tables(appendix_df: pd.DataFrame, md_path, csv_path, outlier_threshold: float | None = None) -> None:
+def write_tables(
+    appendix_df: pd.DataFrame, md_path, csv_path, outlier_threshold: float | None = None
+) -> None:
     """Write the Appendix E table as Markdown (formatted) and CSV (raw values), atomically.
 
     Parameters

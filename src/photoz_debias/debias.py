@@ -42,16 +42,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .augment import DIHEDRAL_VIEW_PROBS
 from .balance import balanced_subset, downsample
 from .errors import InputError
 from .grid import MagnitudeRows, RedshiftGrid, activated_outputs
 from .heads import HeadSettings, head_densities, init_heads, train_heads
 from . import soft_labels as sl
-
-try:  # the paper's augmentation on the 8 cached views (rotations 1/12, reflections 1/6)
-    from .augment import DIHEDRAL_VIEW_PROBS
-except ImportError:  # pragma: no cover - augment.py is part of the package
-    DIHEDRAL_VIEW_PROBS = (1 / 12,) * 4 + (1 / 6,) * 4
 
 #: the identity view of the cached training representations (augment.DIHEDRAL_VIEWS[0])
 IDENTITY_VIEW = 0
@@ -198,7 +194,8 @@ def fit_soft_labels(ids: np.ndarray, z_spec: np.ndarray, mag_row: np.ndarray,
     eligible set for Step 3\\2.  Returns ``(soft_labels, error_curves)`` DataFrames, see
     ``soft_labels.fit_soft_labels``.
     """
-    return sl.fit_soft_labels(ids, z_spec, mag_row, z_photo, grid, n_outputs)
+    return sl.fit_soft_labels(ids=ids, z_spec=z_spec, z_photo=z_photo, mag_row=mag_row,
+                              grid=grid, n_outputs=n_outputs)
 
 
 def step3(

@@ -37,7 +37,9 @@ def bin_edges_from_centres(centres: np.ndarray) -> np.ndarray:
     """
     c = np.asarray(centres, dtype=np.float64)
     if c.ndim != 1 or c.size < 2:
-        raise InputError(f"got shape {c.shape}", field="centres", expected="1-D array of >= 2 bin centres")
+        raise InputError(
+            f"got shape {c.shape}", field="centres", expected="1-D array of >= 2 bin centres"
+        )
     if not np.all(np.diff(c) > 0):
         raise InputError("bin centres are not strictly increasing", field="centres")
     mid = 0.5 * (c[1:] + c[:-1])
@@ -51,14 +53,17 @@ def _validate_density(p: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, n
         raise InputError(f"got shape {p.shape}", field="p", expected="(N, n) densities")
     if c.ndim != 1 or c.shape[0] != p.shape[1]:
         raise InputError(
-            f"{c.shape} centres for {p.shape[1]} density bins", field="centres",
+            f"{c.shape} centres for {p.shape[1]} density bins",
+            field="centres",
             expected=f"({p.shape[1]},) bin centres",
         )
     bad = ~np.isfinite(p).all(axis=1) | (p < 0).any(axis=1) | ~(p.sum(axis=1) > 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"{int(bad.sum())} invalid densities (NaN/inf, negative or all zero)", row=i, field="p",
+            f"{int(bad.sum())} invalid densities (NaN/inf, negative or all zero)",
+            row=i,
+            field="p",
             expected="finite, non-negative densities with a positive sum",
         )
     return p, c
@@ -125,14 +130,17 @@ def ensemble_density(densities: Sequence[np.ndarray]) -> np.ndarray:
     across models.
     """
     if len(densities) == 0:
-        raise InputError("no densities given", field="densities", expected="at least one (N, n) array")
+        raise InputError(
+            "no densities given", field="densities", expected="at least one (N, n) array"
+        )
     shape = np.shape(densities[0])
     total = np.zeros(shape, dtype=np.float64)
     for k, d in enumerate(densities):
         d = np.asarray(d)
         if d.shape != shape or d.ndim != 2:
             raise InputError(
-                f"model {k} has shape {d.shape}", field="densities",
+                f"model {k} has shape {d.shape}",
+                field="densities",
                 expected=f"every model's densities of shape {shape}",
             )
         total += d

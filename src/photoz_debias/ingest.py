@@ -48,7 +48,7 @@ Layouts
     ``row``), shaped (64, 64, C) for ``axis_order: HWC`` (default) or (C, 64, 64) for ``CHW``;
     ``table``: the label table (CSV, Parquet, FITS or whitespace text); ``train_index`` and
     ``test_index``: ``.npy`` arrays of table row indices that fix the split (disjoint; rows
-    in neither are left out, logged).
+    in neither are left out, logged); ``pixel_scale_arcsec`` (required).
 (c) ``layout: generic`` -- ``images``: a stamp cube, ``.npy`` or FITS (``images_hdu``, default
     the first 4-D HDU), with ``axis_order`` ``NCHW`` (default) or ``NHWC``; ``catalogue``: the
     label table (CSV, Parquet, FITS or text) with one row per stamp, in the same order.
@@ -86,6 +86,9 @@ from .errors import InputError
 log = logging.getLogger(__name__)
 
 NETWORK_SIZE = 64  # stamp side the networks take (pixels)
+# Galaxies per cache-resident block: array passes over ~1 MB run about twice as fast as
+# passes over a whole 80 MB chunk.
+CACHE_BLOCK = 16
 NON_DETECTION_ABS = 90.0  # |mag| at or above this is a sentinel (99, -99, -9999), not a magnitude
 
 _NPZ_DEFAULTS = {
@@ -299,9 +302,10 @@ def _non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: di
     if first is not None and policy == "error":
         i, c = first
         raise InputError(
-            f"non-detection {c} = {table[c].iloc[i]} ({int(bad.sum())} galaxies have a non-detection)",
+            f"non-detection {c} = {table[c].iloc[i]} "
+            f"({int(bad.sum())} galaxies have a non-detection)",
             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
-            field=used.get(c, c),
+            field=used[c] if isinstance(used.get(c), str) else c,
             expected="finite magnitudes with |m| < 90, or non_detection: drop")
     if bad.any():
         log.info("%s: dropped %d galaxies with a non-detection (non_detection: drop)",
@@ -396,8 +400,11 @@ class _RowReader:
         return out
 
     def _open_member(self):
-        zf = zipfile.ZipFile(self.path)
-        self._stream = zf.open(self.member)
+        if self._stream is not None:
+            self._stream.close()
+            self._zip.close()
+        self._zip = zipfile.ZipFile(self.path)
+        self._stream = self._zip.open(self.member)
         _npy_header(self._stream, self.path, "images")
         self._pos = 0
 
@@ -586,7 +593,8 @@ class Source:
         self._read_rows = read_rows  # (src_rows: ndarray of consecutive-ish rows) -> stamps
         self._axis_order = axis_order
 
-    def iter_chunks(self, chunk_size: int = 1024) -> Iterator[tuple[np.ndarray | None, pd.DataFrame]]:
+    def iter_chunks(self, chunk_size: int = 1024
+                    ) -> Iterator[tuple[np.ndarray | None, pd.DataFrame]]:
         """Yield ``(images, table)`` per chunk of at most ``chunk_size`` galaxies.
 
         ``images`` is float32 (n, C, 64, 64), raw pixels (no divisor, no Eq. 1), or None in
@@ -615,9 +623,12 @@ class Source:
                              field="images",
                              expected=f"{self.n_channels} bands ({''.join(self.bands)})")
         img = _crop_pad(np.ascontiguousarray(img, dtype=np.float32))
-        finite = np.isfinite(img).all(axis=(1, 2, 3))
-        if not finite.all():
-            j = int(np.flatnonzero(~finite)[0])
+        for b0 in range(0, len(img), CACHE_BLOCK):
+            block = img[b0:b0 + CACHE_BLOCK]
+            if np.isfinite(block).all():
+                continue
+            finite = np.isfinite(block).all(axis=(1, 2, 3))
+            j = b0 + int(np.flatnonzero(~finite)[0])
             nbad = int((~np.isfinite(img[j])).sum())
             raise InputError(f"{nbad} NaN/inf pixels", file=self.image_file, row=int(src_rows[j]),
                              gal_id=int(part["id"].iloc[j]), field="images",
@@ -788,6 +799,9 @@ def _open_per_galaxy(cfg, base_dir):
         raise InputError(f"axis_order {axis!r}", file=stamp_dir, field="axis_order",
                          expected="HWC or CHW")
     bands = _bands(cfg)
+    if "pixel_scale_arcsec" not in cfg:
+        raise InputError("source config lacks pixel_scale_arcsec", file=stamp_dir,
+                         field="pixel_scale_arcsec", expected="the pixel scale in arcsec")
     raw = read_table(tab_path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
                      text_columns=cfg.get("text_columns"))
     table, used, keep = _finish_table(raw, cfg, {}, bands, tab_path)
@@ -844,8 +858,7 @@ def _open_per_galaxy(cfg, base_dir):
             out[j] = _crop_pad(s.astype(np.float32, copy=False))
         return out
 
-    return Source(table=table, bands=bands, pixel_scale=float(cfg.get("pixel_scale_arcsec",
-                                                                      np.nan)),
+    return Source(table=table, bands=bands, pixel_scale=float(cfg["pixel_scale_arcsec"]),
                   mode="images", description=f"per-galaxy stamps {stamp_dir}/{pattern} + "
                   f"table {tab_path} + split arrays", columns=used, table_file=tab_path,
                   image_file=stamp_dir, read_rows=read, n_channels=n_ch, axis_order="NCHW",

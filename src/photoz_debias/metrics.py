@@ -33,7 +33,8 @@ def _pair(z_phot, z_spec) -> tuple[np.ndarray, np.ndarray]:
     zs = np.asarray(z_spec, dtype=np.float64)
     if zp.ndim != 1 or zp.shape != zs.shape:
         raise InputError(
-            f"shapes {zp.shape} and {zs.shape}", field="z_phot/z_spec",
+            f"shapes {zp.shape} and {zs.shape}",
+            field="z_phot/z_spec",
             expected="two 1-D arrays of equal length",
         )
     return zp, zs
@@ -96,19 +97,41 @@ def mean_redshift_residual(z_phot, z_spec) -> float:
 def _edges(bins, name="bins") -> np.ndarray:
     e = np.asarray(bins, dtype=np.float64)
     if e.ndim != 1 or e.size < 2 or not np.all(np.diff(e) > 0):
-        raise InputError("not strictly increasing", field=name, expected="1-D increasing bin edges (>= 2)")
+        raise InputError(
+            "not strictly increasing", field=name, expected="1-D increasing bin edges (>= 2)"
+        )
     return e
 
 
 def normalised_histogram(z, bins) -> np.ndarray:
-    """Probability of each bin (sums to one over the bins; values outside are ignored).
+    """Probability of each half-open bin ``[e_k, e_{k+1})``, summing to one over the bins.
 
-    Returns all-NaN when no value falls inside the bins.
+    Values outside ``[e_0, e_last)`` are ignored; all-NaN when none falls inside.
     """
     e = _edges(bins)
-    h = np.histogram(np.asarray(z, dtype=np.float64), bins=e)[0].astype(np.float64)
+    z = np.asarray(z, dtype=np.float64)
+    k = np.searchsorted(e, z, side="right") - 1 if not _uniform(e) else _uniform_index(z, e)
+    ok = (k >= 0) & (k < len(e) - 1)
+    h = np.bincount(k[ok], minlength=len(e) - 1).astype(np.float64)
     total = h.sum()
     return h / total if total > 0 else np.full(h.shape, np.nan)
+
+
+def _uniform(e: np.ndarray) -> bool:
+    d = np.diff(e)
+    return bool(np.allclose(d, d[0], rtol=1e-9, atol=0))
+
+
+def _uniform_index(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Half-open bin index on equal-width edges without sorting (the bootstrap's hot path)."""
+    nb = len(e) - 1
+    with np.errstate(invalid="ignore"):
+        t = (z - e[0]) / (e[1] - e[0])
+        k = np.clip(np.floor(t), -1, nb).astype(np.int64)
+        # floating-point division may put a value next to an edge one bin off: redo those
+        near = np.flatnonzero(np.abs(t - np.round(t)) < 1e-6)
+    k[near] = np.clip(np.searchsorted(e, z[near], side="right") - 1, -1, nb)
+    return np.where(np.isfinite(z), k, -1)
 
 
 def total_variation(z_phot, z_spec, bins) -> float:
@@ -179,7 +202,9 @@ def piecewise_linear_fit_with_errors(z, dz, z_break: float, weights=None):
     z = np.asarray(z, dtype=np.float64)
     dz = np.asarray(dz, dtype=np.float64)
     if z.ndim != 1 or z.shape != dz.shape:
-        raise InputError(f"shapes {z.shape}, {dz.shape}", field="z/dz", expected="1-D arrays of equal length")
+        raise InputError(
+            f"shapes {z.shape}, {dz.shape}", field="z/dz", expected="1-D arrays of equal length"
+        )
     w = np.ones_like(z) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != z.shape:
         raise InputError(f"shape {w.shape}", field="weights", expected=f"{z.shape}")
@@ -212,7 +237,9 @@ def piecewise_linear_fit(z, dz, z_break: float, weights=None) -> tuple[float, fl
     return piecewise_linear_fit_with_errors(z, dz, z_break, weights)[0]
 
 
-def per_galaxy_sigma2_sq(curves: np.ndarray, z_bin: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def per_galaxy_sigma2_sq(
+    curves: np.ndarray, z_bin: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Each galaxy's quadratic error ``sigma_2^2`` from the Eq. 6 curves (Sect. 4.2, footnote 7).
 
     A galaxy of an odd row contributes to two magnitude outputs; the two quadratic errors are
@@ -237,7 +264,9 @@ def per_galaxy_sigma2_sq(curves: np.ndarray, z_bin: np.ndarray, lo: np.ndarray, 
 
 
 def _curve_frame(edges, value, error, n) -> pd.DataFrame:
-    return pd.DataFrame({"bin_lo": edges[:-1], "bin_hi": edges[1:], "value": value, "error": error, "n": n})
+    return pd.DataFrame(
+        {"bin_lo": edges[:-1], "bin_hi": edges[1:], "value": value, "error": error, "n": n}
+    )
 
 
 def mean_residual_vs_zspec(z_phot, z_spec, sigma2_sq, bins) -> pd.DataFrame:
@@ -276,11 +305,18 @@ def mean_residual_vs_zspec(z_phot, z_spec, sigma2_sq, bins) -> pd.DataFrame:
         return _curve_frame(e, mean, err, n.astype(np.int64))
     s2sq = np.asarray(sigma2_sq, dtype=np.float64)
     if s2sq.shape != zp.shape:
-        raise InputError(f"shape {s2sq.shape}", field="sigma2_sq", expected=f"{zp.shape}, one per galaxy")
+        raise InputError(
+            f"shape {s2sq.shape}", field="sigma2_sq", expected=f"{zp.shape}, one per galaxy"
+        )
     bad = ok & ~(np.isfinite(s2sq) & (s2sq > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"sigma_2^2 = {s2sq[i]}", row=i, field="sigma2_sq", expected="positive finite quadratic errors")
+        raise InputError(
+            f"sigma_2^2 = {s2sq[i]}",
+            row=i,
+            field="sigma2_sq",
+            expected="positive finite quadratic errors",
+        )
     w = np.zeros_like(dz)
     w[ok] = (1.0 + zs[ok]) ** 2 / s2sq[ok]
     sw = np.bincount(k[ok], weights=w[ok], minlength=nb)
@@ -356,7 +392,9 @@ def binned_metric(
             continue
         value[b] = metric(zp[sel], zs[sel])
         if n_boot > 0:
-            error[b] = bootstrap_errors({"m": metric}, zp[sel], zs[sel], n_boot=n_boot, seed=seed + b)["m"]
+            error[b] = bootstrap_errors(
+                {"m": metric}, zp[sel], zs[sel], n_boot=n_boot, seed=seed + b
+            )["m"]
     return _curve_frame(e, value, error, count)
 
 
@@ -430,7 +468,11 @@ def simulated_tv_floor(
     if sigma2_sq is not None:
         s2sq = np.asarray(sigma2_sq, dtype=np.float64)
         if s2sq.shape != zp.shape or not np.all(np.isfinite(s2sq) & (s2sq > 0)):
-            raise InputError("bad quadratic errors", field="sigma2_sq", expected=f"{zp.shape} positive finite values")
+            raise InputError(
+                "bad quadratic errors",
+                field="sigma2_sq",
+                expected=f"{zp.shape} positive finite values",
+            )
         w = (1.0 + zs) ** 2 / s2sq
         scale = np.sqrt(s2sq)
     else:
@@ -441,7 +483,9 @@ def simulated_tv_floor(
             m2 = np.bincount(k, weights=d * d, minlength=nb) / n
         scale = np.sqrt(np.maximum(np.nan_to_num(m2 - m1**2), 0.0))[k]
     with np.errstate(invalid="ignore", divide="ignore"):
-        curve = np.bincount(k, weights=w * dz, minlength=nb) / np.bincount(k, weights=w, minlength=nb)
+        curve = np.bincount(k, weights=w * dz, minlength=nb) / np.bincount(
+            k, weights=w, minlength=nb
+        )
     mu = curve[k]
     rng = np.random.default_rng(seed)
     tv = np.empty(n_sim)
@@ -540,10 +584,16 @@ def evaluate_methods(
     cfg = {**DEFAULT_EVAL_CONFIG, **(config or {})}
     unknown = set(config or {}) - set(DEFAULT_EVAL_CONFIG)
     if unknown:
-        raise InputError(f"unknown keys {sorted(unknown)}", field="config", expected=f"keys among {sorted(DEFAULT_EVAL_CONFIG)}")
+        raise InputError(
+            f"unknown keys {sorted(unknown)}",
+            field="config",
+            expected=f"keys among {sorted(DEFAULT_EVAL_CONFIG)}",
+        )
     for col in (cfg["z_col"], cfg["r_col"]):
         if col not in catalogue_df.columns:
-            raise InputError(f"column {col!r} missing", field=col, expected="a catalogue with z_spec and r_mag")
+            raise InputError(
+                f"column {col!r} missing", field=col, expected="a catalogue with z_spec and r_mag"
+            )
     zs = catalogue_df[cfg["z_col"]].to_numpy(np.float64)
     r = catalogue_df[cfg["r_col"]].to_numpy(np.float64)
     thr, zb, seed = cfg["outlier_threshold"], cfg["z_break"], cfg["seed"]
@@ -551,8 +601,17 @@ def evaluate_methods(
     rows: list[dict] = []
 
     def add(method, est, metric, value, error=np.nan, lo=np.nan, hi=np.nan):
-        rows.append(dict(method=method, estimate=est, metric=metric, bin_lo=float(lo), bin_hi=float(hi),
-                         value=float(value), error=float(error)))
+        rows.append(
+            dict(
+                method=method,
+                estimate=est,
+                metric=metric,
+                bin_lo=float(lo),
+                bin_hi=float(hi),
+                value=float(value),
+                error=float(error),
+            )
+        )
 
     def add_curve(method, est, metric, frame):
         for lo, hi, v, e in frame[["bin_lo", "bin_hi", "value", "error"]].itertuples(index=False):
@@ -587,8 +646,15 @@ def evaluate_methods(
             good = curve["n"].to_numpy() >= cfg["min_count"]
             zc = 0.5 * (curve["bin_lo"] + curve["bin_hi"]).to_numpy()
             w = np.where(good, 1.0 / curve["error"].to_numpy() ** 2, 0.0)
-            (a, b, c, d), (ea, eb, ec, ed) = piecewise_linear_fit_with_errors(zc, curve["value"].to_numpy(), zb, w)
-            for name, v, e in (("slope_low", a, ea), ("intercept_low", b, eb), ("slope_high", c, ec), ("intercept_high", d, ed)):
+            (a, b, c, d), (ea, eb, ec, ed) = piecewise_linear_fit_with_errors(
+                zc, curve["value"].to_numpy(), zb, w
+            )
+            for name, v, e in (
+                ("slope_low", a, ea),
+                ("intercept_low", b, eb),
+                ("slope_high", c, ec),
+                ("intercept_high", d, ed),
+            ):
                 add(method, est, name, v, e)
 
             pcurve = mean_residual_vs_zphoto(zp_ok, zs_ok, cfg["zphoto_bins"])
@@ -605,7 +671,9 @@ def evaluate_methods(
             add(method, est, "slope_zphoto_high", sh, seh)
 
             if method in cfg["floor_methods"]:
-                m, s = simulated_tv_floor(zp_ok, zs_ok, cfg["zspec_bins"], tv_bins, s2, cfg["n_sim"], seed)
+                m, s = simulated_tv_floor(
+                    zp_ok, zs_ok, cfg["zspec_bins"], tv_bins, s2, cfg["n_sim"], seed
+                )
                 add(method, est, "tv_floor", m, s)
 
             nbb, mc = cfg["n_boot_bins"], cfg["min_count"]
@@ -616,14 +684,21 @@ def evaluate_methods(
                 ("delta_mean_z_zphoto", mean_redshift_residual, zp_ok, cfg["zphoto_bins"]),
             ]
             for name, fn, x, bins in per_bin:
-                add_curve(method, est, name, binned_metric(fn, zp_ok, zs_ok, x, bins, mc, nbb, seed))
+                add_curve(
+                    method, est, name, binned_metric(fn, zp_ok, zs_ok, x, bins, mc, nbb, seed)
+                )
     if not found_any:
-        raise InputError(f"no estimate column for methods {list(methods)}", field="methods",
-                         expected="columns named <method>_<estimate>, <method>_z or <method>")
+        raise InputError(
+            f"no estimate column for methods {list(methods)}",
+            field="methods",
+            expected="columns named <method>_<estimate>, <method>_z or <method>",
+        )
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
-def appendix_e_table(metrics_df: pd.DataFrame, estimates: Sequence[str] = ("zmode", "zmean", "zmedian")) -> pd.DataFrame:
+def appendix_e_table(
+    metrics_df: pd.DataFrame, estimates: Sequence[str] = ("zmode", "zmean", "zmedian")
+) -> pd.DataFrame:
     """Tables E.1-E.3: ``<dz>``, ``sigma_MAD`` and ``eta`` per method and point estimate.
 
     Parameters
@@ -633,15 +708,24 @@ def appendix_e_table(metrics_df: pd.DataFrame, estimates: Sequence[str] = ("zmod
 
     Returns
     -------
-    DataFrame with a ``method`` column (methods in their order in ``metrics_df``) and one
+    DataFrame with a ``method`` column (methods in their order in ``metrics_df``; methods
+    without any of ``estimates``, such as the peers' ``'z'``, are left out) and one
     column ``<metric>_<estimate>`` per metric of :data:`APPENDIX_E_METRICS` and estimate
     (``outlier_fraction`` as a fraction, not percent); NaN where a method lacks an estimate.
     """
     missing = set(METRICS_COLUMNS) - set(metrics_df.columns)
     if missing:
-        raise InputError(f"columns {sorted(missing)} missing", field="metrics_df", expected=f"columns {METRICS_COLUMNS}")
-    g = metrics_df[metrics_df["bin_lo"].isna() & metrics_df["metric"].isin(APPENDIX_E_METRICS)]
-    methods = list(dict.fromkeys(metrics_df["method"]))
+        raise InputError(
+            f"columns {sorted(missing)} missing",
+            field="metrics_df",
+            expected=f"columns {METRICS_COLUMNS}",
+        )
+    g = metrics_df[
+        metrics_df["bin_lo"].isna()
+        & metrics_df["metric"].isin(APPENDIX_E_METRICS)
+        & metrics_df["estimate"].isin(estimates)
+    ]
+    methods = list(dict.fromkeys(g["method"]))
     out = pd.DataFrame({"method": methods})
     for est in estimates:
         for metric in APPENDIX_E_METRICS:

@@ -207,23 +207,24 @@ class NetCPU(nn.Module):
 
     Sized so that 20 models of ~1-2k iterations train in minutes on two CPU cores while
     still learning colours and sizes well enough for the paper's biases to show.
-    2x2 average pool (64 -> 32 px; the galaxies are well sampled), conv 3x3 -> 24, avgpool
-    (16), conv 3x3 -> 48, conv 3x3 -> 48, avgpool (8), conv 3x3 -> 64 (PReLU throughout);
-    features = global average of the 8x8 maps (64) and the central 2x2 cells (256, where the
-    target galaxy sits: keeps a little spatial information, symmetric under the dihedral
-    augmentation as a set); + E(B-V); FC ``rep_dim`` ReLU x2 (D = 256 by default).
+    2x2 average pool (64 -> 32 px; the galaxies are well sampled), conv 3x3 -> 16, avgpool
+    (16 px), conv 3x3 -> 32, avgpool (8 px), conv 3x3 -> 64, conv 3x3 -> 64 (PReLU
+    throughout); features = global average of the 8x8 maps (64) and the central 2x2 cells
+    (256, where the target galaxy sits: keeps a little spatial information and is closed
+    under the dihedral augmentation as a set); + E(B-V); FC ``rep_dim`` ReLU x2 (D = 256 by
+    default).
     """
 
-    def __init__(self, n_bands: int = 5, rep_dim: int = 256, width: int = 48):
+    def __init__(self, n_bands: int = 5, rep_dim: int = 256):
         super().__init__()
         self.body = nn.Sequential(
             nn.AvgPool2d(2),
-            ConvPReLU(n_bands, width // 2, 3),
+            ConvPReLU(n_bands, 16, 3),
             nn.AvgPool2d(2),
-            ConvPReLU(width // 2, width, 3),
-            ConvPReLU(width, width, 3),
+            ConvPReLU(16, 32, 3),
             nn.AvgPool2d(2),
-            ConvPReLU(width, 64, 3),
+            ConvPReLU(32, 64, 3),
+            ConvPReLU(64, 64, 3),
         )
         self.fc = FCHead(64 + 4 * 64 + 1, (rep_dim, rep_dim))
         self.rep_dim = rep_dim

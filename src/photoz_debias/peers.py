@@ -11,8 +11,9 @@ adjacent colours) and fit a local linear regression of z on those features.  Her
 - ``method='mean'``: scikit-learn's ``KNeighborsRegressor``, the unweighted mean z of the
   ``k`` neighbours.
 
-Features: ``'mags'`` (all bands), ``'colours'`` (adjacent-band colours), or
-``'mags+colours'`` (both); each feature is standardised with the training mean and
+Features: ``'mags'`` (all bands), ``'colours'`` (adjacent-band colours),
+``'mags+colours'`` (both), or ``'ref+colours'`` (one reference magnitude, r by default, and
+the colours: Beck et al.'s choice); each feature is standardised with the training mean and
 standard deviation.  The search is exact and deterministic (no random state).
 """
 
@@ -23,16 +24,20 @@ from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors
 
 from .errors import InputError
 
-FEATURES = ("mags", "colours", "mags+colours")
+FEATURES = ("mags", "colours", "mags+colours", "ref+colours")
 
 
-def photometric_features(mags: np.ndarray, features: str = "mags+colours") -> np.ndarray:
+def photometric_features(
+    mags: np.ndarray, features: str = "mags+colours", ref_band: int = 2
+) -> np.ndarray:
     """Feature matrix from dereddened magnitudes.
 
     Parameters
     ----------
     mags : (N, B) magnitudes in band order (e.g. u g r i z; mag).
-    features : ``'mags'``, ``'colours'`` (``m_b - m_{b+1}``) or ``'mags+colours'``.
+    features : ``'mags'``, ``'colours'`` (``m_b - m_{b+1}``), ``'mags+colours'`` or
+        ``'ref+colours'``.
+    ref_band : column of the reference magnitude for ``'ref+colours'`` (2 = r in ugriz).
 
     Returns
     -------
@@ -40,24 +45,34 @@ def photometric_features(mags: np.ndarray, features: str = "mags+colours") -> np
     """
     m = np.asarray(mags, dtype=np.float64)
     if features not in FEATURES:
-        raise InputError(f"unknown features {features!r}", field="features", expected=f"one of {FEATURES}")
+        raise InputError(
+            f"unknown features {features!r}", field="features", expected=f"one of {FEATURES}"
+        )
     colours = m[:, :-1] - m[:, 1:]
     if features == "mags":
         return m
     if features == "colours":
         return colours
+    if features == "ref+colours":
+        return np.concatenate([m[:, ref_band : ref_band + 1], colours], axis=1)
     return np.concatenate([m, colours], axis=1)
 
 
 def _check_mags(name: str, mags, n_bands: int | None = None) -> np.ndarray:
     m = np.asarray(mags, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] < 2 or (n_bands is not None and m.shape[1] != n_bands):
-        raise InputError(f"shape {m.shape}", field=name, expected=f"(N, {n_bands or 'B >= 2'}) magnitudes")
+        raise InputError(
+            f"shape {m.shape}", field=name, expected=f"(N, {n_bands or 'B >= 2'}) magnitudes"
+        )
     bad = ~np.isfinite(m).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{int(bad.sum())} galaxies with NaN/inf magnitudes", row=i, field=name,
-                         expected="finite dereddened magnitudes (drop or impute them first)")
+        raise InputError(
+            f"{int(bad.sum())} galaxies with NaN/inf magnitudes",
+            row=i,
+            field=name,
+            expected="finite dereddened magnitudes (drop or impute them first)",
+        )
     return m
 
 
@@ -69,6 +84,7 @@ def knn_photo_z(
     features: str = "mags+colours",
     method: str = "local_linear",
     chunk: int = 4096,
+    ref_band: int = 2,
 ) -> np.ndarray:
     """Photo-z of the test galaxies from their ``k`` nearest training galaxies (Sect. 6).
 
@@ -81,6 +97,7 @@ def knn_photo_z(
     features : see :func:`photometric_features`.
     method : ``'local_linear'`` (Beck et al. 2016) or ``'mean'`` (kNN mean).
     chunk : test galaxies per batch of local fits (bounds memory).
+    ref_band : reference band for ``features='ref+colours'`` (2 = r in ugriz).
 
     Returns
     -------
@@ -90,14 +107,18 @@ def knn_photo_z(
     te = _check_mags("test_mags", test_mags, tr.shape[1])
     z = np.asarray(train_z, dtype=np.float64)
     if z.shape != (tr.shape[0],) or not np.isfinite(z).all():
-        raise InputError(f"shape {z.shape}", field="train_z", expected=f"({tr.shape[0]},) finite redshifts")
+        raise InputError(
+            f"shape {z.shape}", field="train_z", expected=f"({tr.shape[0]},) finite redshifts"
+        )
     if method not in ("local_linear", "mean"):
-        raise InputError(f"unknown method {method!r}", field="method", expected="'local_linear' or 'mean'")
+        raise InputError(
+            f"unknown method {method!r}", field="method", expected="'local_linear' or 'mean'"
+        )
     if not 1 <= k <= tr.shape[0]:
         raise InputError(f"k={k}", field="k", expected=f"1 <= k <= {tr.shape[0]} (training size)")
 
-    x_tr = photometric_features(tr, features)
-    x_te = photometric_features(te, features)
+    x_tr = photometric_features(tr, features, ref_band)
+    x_te = photometric_features(te, features, ref_band)
     mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0)
     sd[sd == 0] = 1.0
     x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
@@ -107,8 +128,11 @@ def knn_photo_z(
         return reg.fit(x_tr, z).predict(x_te).astype(np.float64)
 
     if k < x_tr.shape[1] + 2:
-        raise InputError(f"k={k} for {x_tr.shape[1]} features", field="k",
-                         expected=f"k >= {x_tr.shape[1] + 2} for a local linear fit (or method='mean')")
+        raise InputError(
+            f"k={k} for {x_tr.shape[1]} features",
+            field="k",
+            expected=f"k >= {x_tr.shape[1] + 2} for a local linear fit (or method='mean')",
+        )
     nn = NearestNeighbors(n_neighbors=k, algorithm="kd_tree", n_jobs=1).fit(x_tr)
     n_feat = x_tr.shape[1]
     out = np.empty(x_te.shape[0])

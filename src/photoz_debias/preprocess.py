@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .grid import MagnitudeRows
-from .ingest import Source, validate_labels
+from .ingest import CACHE_BLOCK, Source, validate_labels
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,8 @@ def _bytes(values) -> np.ndarray:
 
 def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, split: dict | None,
                        pixel_divisor: float, z_range, r_range, provenance: dict,
-                       chunk_size: int = 1024, compression: str | None = None) -> dict:
+                       chunk_size: int = 1024, compression: str | None = None,
+                       compression_opts=None) -> dict:
     """Write the preprocessed stamps HDF5 of ``docs/architecture.md``.
 
     Parameters
@@ -163,6 +164,8 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
         Galaxies read, rescaled and written at a time (memory ~ chunk_size * 80 kB for 5 bands).
     compression : str, optional
         h5py compression of ``images`` (``'lzf'``, ``'gzip'``); None (default) for speed.
+    compression_opts : int, optional
+        h5py compression level (gzip: 0-9).
 
     Returns
     -------
@@ -220,16 +223,19 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
                 c = source.n_channels
                 shape = (n, c, 64, 64)
                 dset = h5.create_dataset("images", shape=shape, dtype=np.float32,
-                                         chunks=(1, c, 64, 64), compression=compression)
+                                         chunks=(1, c, 64, 64), compression=compression,
+                                         compression_opts=compression_opts)
                 i0 = 0
                 for images, part in source.iter_chunks(chunk_size):
                     if images.shape[1:] != shape[1:]:
                         raise InputError(f"stamps of shape {images.shape[1:]}",
                                          file=source.image_file, row=int(part.index[0]),
                                          field="images", expected=f"{shape[1:]}")
-                    if pixel_divisor != 1:
-                        images /= np.float32(pixel_divisor)
-                    rescale_intensity(images, out=images)
+                    for b0 in range(0, len(images), CACHE_BLOCK):
+                        block = images[b0:b0 + CACHE_BLOCK]
+                        if pixel_divisor != 1:
+                            block /= np.float32(pixel_divisor)
+                        rescale_intensity(block, out=block)
                     dset[i0:i0 + len(images)] = images
                     i0 += len(images)
                 if i0 != n:

@@ -58,15 +58,18 @@ _CHUNK = 8192
 # ---------------------------------------------------------------------------------------
 # Gaussian kernels on the grid
 # ---------------------------------------------------------------------------------------
-def gaussian_kernel(sigma: float) -> np.ndarray:
+def gaussian_kernel(sigma: float, max_half: int | None = None) -> np.ndarray:
     """Normalised Gaussian of width ``sigma`` (bins) integrated over unit bins.
 
-    Returns the kernel on offsets ``-h .. h`` with ``h = ceil(6 sigma) + 1``; for
+    Returns the kernel on offsets ``-h .. h`` with ``h = ceil(6 sigma) + 1`` (at most
+    ``max_half``: offsets beyond the grid's length never reach a bin); for
     ``sigma <= 1e-6`` it is the identity ``[1]``.
     """
     if not np.isfinite(sigma) or sigma <= 1e-6:
         return np.ones(1)
     h = int(np.ceil(6.0 * sigma)) + 1
+    if max_half is not None:
+        h = min(h, int(max_half))
     d = np.arange(-h, h + 1, dtype=np.float64)
     k = ndtr((d + 0.5) / sigma) - ndtr((d - 0.5) / sigma)
     return k / k.sum()
@@ -86,7 +89,8 @@ def smooth_on_grid(values: np.ndarray, sigma: float) -> np.ndarray:
     curve stays constant up to the ends.  ``sigma`` in bins; ``sigma -> 0`` is the identity.
     """
     values = np.asarray(values, dtype=np.float64)
-    kernel = gaussian_kernel(sigma)
+    # the ratio below renormalises, so truncating the kernel at the grid length is exact
+    kernel = gaussian_kernel(sigma, max_half=values.size)
     return _convolve_same(values, kernel) / _convolve_same(np.ones_like(values), kernel)
 
 
@@ -132,7 +136,8 @@ def output_densities(z_spec: np.ndarray, mag_row: np.ndarray, grid: RedshiftGrid
 # ---------------------------------------------------------------------------------------
 def sigma1_cross_entropy(sigma: float, p_spec: np.ndarray, p_photo: np.ndarray) -> float:
     """Cost of Eq. 4: ``-sum_j p_spec_j log (p_photo * N_sigma)_j`` (KL up to a constant)."""
-    q = _convolve_same(p_photo, gaussian_kernel(sigma))
+    # q is renormalised below, so truncating the kernel at the grid length is exact
+    q = _convolve_same(p_photo, gaussian_kernel(sigma, max_half=p_photo.size))
     q = q / q.sum()
     return float(-(p_spec * np.log(np.maximum(q, _CE_FLOOR))).sum())
 
@@ -256,12 +261,14 @@ def error_curves(z_spec: np.ndarray, z_photo: np.ndarray, mag_row: np.ndarray,
 # ---------------------------------------------------------------------------------------
 # (c) means of the soft labels, Eq. 8
 # ---------------------------------------------------------------------------------------
-def skewed_profile_mean(z0: np.ndarray, var: np.ndarray, density: np.ndarray) -> np.ndarray:
+def skewed_profile_mean(z0: np.ndarray, var: np.ndarray, density: np.ndarray,
+                        output: np.ndarray | None = None) -> np.ndarray:
     """Mean of ``N(z0, var) x p`` for a piecewise-constant ``p`` on bins ``[j, j + 1)``.
 
     All in bins.  Exact per bin: ``int_a^b z N dz = z0 (Phi_b - Phi_a) + var (N(a) - N(b))``.
-    ``z0`` (K,), ``var`` (K,), ``density`` (K, n) or (n,).  Where the product has no mass
-    within reach the mean is ``z0`` (no shift).
+    ``z0`` (K,), ``var`` (K,); ``density`` (n,) shared by all, or (m, n) with ``output``
+    (K,) picking the row of each (rows are gathered per chunk, so (K, n) never exists).
+    Where the product has no mass within reach the mean is ``z0`` (no shift).
     """
     z0 = np.asarray(z0, dtype=np.float64)
     s = np.sqrt(np.maximum(np.asarray(var, dtype=np.float64), 1e-12))
@@ -272,12 +279,11 @@ def skewed_profile_mean(z0: np.ndarray, var: np.ndarray, density: np.ndarray) ->
     for a in range(0, z0.size, _CHUNK):
         sl = slice(a, a + _CHUNK)
         u = (edges[None, :] - z0[sl, None]) / s[sl, None]
-        cdf = ndtr(u)
+        mass_bin = np.diff(ndtr(u), axis=1)
         pdf = np.exp(-0.5 * u * u) / (np.sqrt(2 * np.pi) * s[sl, None])
-        p = density[sl] if density.ndim == 2 else density[None, :]
-        mass = (p * np.diff(cdf, axis=1)).sum(axis=1)
-        first = (p * (z0[sl, None] * np.diff(cdf, axis=1)
-                      - s[sl, None] ** 2 * np.diff(pdf, axis=1))).sum(axis=1)
+        p = density[None, :] if density.ndim == 1 else density[np.asarray(output)[sl]]
+        mass = (p * mass_bin).sum(axis=1)
+        first = (p * (z0[sl, None] * mass_bin - s[sl, None] ** 2 * np.diff(pdf, axis=1))).sum(axis=1)
         ok = mass > 1e-300
         zbar[sl] = np.where(ok, first / np.where(ok, mass, 1.0), z0[sl])
     return zbar
@@ -312,7 +318,7 @@ def soft_label_means(z0: np.ndarray, output: np.ndarray, var_curves: np.ndarray,
         bad = int(np.flatnonzero(~np.isfinite(var))[0])
         raise InputError(f"Var(z0|k) is not finite for output {output[bad]}", row=bad,
                          field="var_curves", expected="curves fitted on galaxies of that output")
-    zbar_pos = skewed_profile_mean(pos, var, np.asarray(densities)[output])
+    zbar_pos = skewed_profile_mean(pos, var, densities, output)
     z_bar = grid.z_min + grid.width * zbar_pos
     return z_bar, 2.0 * z0 - z_bar
 

@@ -9,7 +9,13 @@ METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_
 STEP3_VARIANTS = ["step3", "step3a", "step3b"]
 # Keys of a real-data `source` block that name input files (see photoz_debias.ingest).
 SOURCE_PATH_KEYS = (
-    "path", "images", "catalogue", "table", "stamp_dir", "train_index", "test_index"
+    "path",
+    "images",
+    "catalogue",
+    "table",
+    "stamp_dir",
+    "train_index",
+    "test_index",
 )
 
 
@@ -165,5 +171,70 @@ def all_outputs(wildcards):
     return out
 
 
-def figure_targets():
-    return []
+def first_seed(pattern):
+    """A figure that shows one ensemble member's fit uses the first seed."""
+
+    def _file(wildcards):
+        return expand(pattern, seed=SEEDS[0], **wildcards)
+
+    return _file
+
+
+def experiment_files(pattern):
+    def _files(wildcards):
+        return expand(
+            pattern, sample=list(config["calibrate"]["test_samples"]), **wildcards
+        )
+
+    return _files
+
+
+def all_parts():
+    """(dataset, part) of every configured run, the depleted training variant excluded."""
+    return [(ds, part) for ds in config["run"] for part in dataset_parts(ds)]
+
+
+def all_part_metrics(wildcards):
+    return [
+        f"results/{ds}/{net_of(ds)}/{part}/metrics.parquet" for ds, part in all_parts()
+    ]
+
+
+def all_part_labels():
+    return [f"{ds}/{part}" for ds, part in all_parts()]
+
+
+def figure_targets(wildcards=None):
+    out = ["results/figures/fig11_tomography.png", "results/figures/fig12_peers.png"]
+    real = config["realism"]
+    if real["activate"] and real["dataset"] in config["run"]:
+        out.append(f"results/{real['dataset']}/figures/realism.png")
+    dep = config["calibrate"]["depleted_training"]
+    for ds in run_datasets():
+        fig = f"results/{ds}/figures"
+        net = net_of(ds)
+        if ds.endswith(DEPLETED):
+            out += [f"{fig}/fig10_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
+            continue
+        out += [f"{fig}/example_stamps.png", f"{fig}/fig03_grid.png"]
+        for p in dataset_parts(ds):
+            out += [
+                f"{fig}/{name}_{net}_{p}.png"
+                for name in (
+                    "fig04_balancing",
+                    "fig05_soft_label",
+                    "fig06_residuals",
+                    "fig08_zphot_zspec",
+                    "fig09_calibration",
+                    "figB1_estimates",
+                    "figC1_expected_residuals",
+                )
+            ]
+    return out
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    sample="|".join(config["calibrate"]["test_samples"]),
+    net="[a-z0-9]+",
+    part=r"[A-Za-z0-9]+",

@@ -64,6 +64,7 @@ rule fit_soft_labels:
     output:
         soft_labels=SEED_DIR + "/{part}/soft_labels.parquet",
         error_curves=SEED_DIR + "/{part}/error_curves.parquet",
+        predictions=SEED_DIR + "/{part}/step2_predictions.parquet",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels.log",
     benchmark:
@@ -91,6 +92,7 @@ rule fit_soft_labels_no_step2:
     output:
         soft_labels=SEED_DIR + "/{part}/soft_labels_no_step2.parquet",
         error_curves=SEED_DIR + "/{part}/error_curves_no_step2.parquet",
+        predictions=SEED_DIR + "/{part}/step1_predictions.parquet",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels_no_step2.log",
     benchmark:
@@ -124,18 +126,18 @@ rule train_step3:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3.log",
     benchmark:
         "benchmarks/{dataset}/{net}/seed{seed}/{part}/train_step3.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    threads: config["resources"]["heads"]["threads"]
+    resources:
+        mem_mb=config["resources"]["heads"]["mem_mb"],
+        runtime=config["resources"]["heads"]["runtime"],
     params:
         variants=STEP3_VARIANTS,
         seed="{seed}",
         grid=grid_params,
         rows=rows_params,
         heads=heads_params,
-    threads: config["resources"]["heads"]["threads"]
-    resources:
-        mem_mb=config["resources"]["heads"]["mem_mb"],
-        runtime=config["resources"]["heads"]["runtime"],
-    conda:
-        "../../envs/photoz.yaml"
     script:
         "../scripts/train_step3.py"
 

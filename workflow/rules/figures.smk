@@ -53,3 +53,262 @@ rule plot_realism:
         reference=realism_reference,
     script:
         "../scripts/plot_realism.py"
+
+
+rule plot_fig03_grid:
+    output:
+        report(
+            FIG_DIR + "/fig03_grid.png",
+            caption="../report/fig03.rst",
+            category="Method",
+            labels={"dataset": "{dataset}", "figure": "Fig. 3"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig03_grid.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig03_grid.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig03",
+        style=config["figures"],
+        grid=grid_params,
+        rows=rows_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig04_balancing:
+    input:
+        stamps="results/{dataset}/stamps.h5",
+        subset=first_seed(
+            "results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet"
+        ),
+    output:
+        report(
+            FIG_DIR + "/fig04_balancing_{net}_{part}.png",
+            caption="../report/fig04.rst",
+            category="Step 2",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 4"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig04_balancing_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig04_balancing_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig04",
+        style=config["figures"],
+        grid=grid_params,
+        rows=rows_params,
+        part=part_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig05_soft_label:
+    input:
+        soft_labels=first_seed(
+            "results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet"
+        ),
+        predictions=first_seed(
+            "results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet"
+        ),
+    output:
+        report(
+            FIG_DIR + "/fig05_soft_label_{net}_{part}.png",
+            caption="../report/fig05.rst",
+            category="Step 3",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 5"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig05_soft_label_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig05_soft_label_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig05",
+        style=config["figures"],
+        grid=grid_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig06_residuals:
+    input:
+        metrics=PART_DIR + "/metrics.parquet",
+        catalogue=PART_DIR + "/catalogue.parquet",
+    output:
+        report(
+            FIG_DIR + "/fig06_residuals_{net}_{part}.png",
+            caption="../report/fig06.rst",
+            category="Steps 1-3",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Figs. 6-7"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig06_residuals_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig06_residuals_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig06",
+        style=config["figures"],
+        part=part_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig08_zphot_zspec:
+    input:
+        catalogue=PART_DIR + "/catalogue.parquet",
+    output:
+        report(
+            FIG_DIR + "/fig08_zphot_zspec_{net}_{part}.png",
+            caption="../report/fig08.rst",
+            category="Steps 1-3",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 8"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig08_zphot_zspec_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig08_zphot_zspec_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig08",
+        style=config["figures"],
+        part=part_params,
+        grid=grid_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig09_calibration:
+    input:
+        metrics=experiment_files(PART_DIR + "/step4/metrics_{sample}.parquet"),
+    output:
+        report(
+            FIG_DIR + "/fig{num}_calibration_{net}_{part}.png",
+            caption="../report/fig09.rst",
+            category="Step 4",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. {num}"},
+        ),
+    log:
+        "logs/{dataset}/figures/fig{num}_calibration_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/fig{num}_calibration_{net}_{part}.tsv"
+    wildcard_constraints:
+        num="09|10",
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig09",
+        style=config["figures"],
+        samples=list(config["calibrate"]["test_samples"]),
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figB1_estimates:
+    input:
+        metrics=PART_DIR + "/metrics.parquet",
+        catalogue=PART_DIR + "/catalogue.parquet",
+    output:
+        report(
+            FIG_DIR + "/figB1_estimates_{net}_{part}.png",
+            caption="../report/figB1.rst",
+            category="Appendices",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. B.1"},
+        ),
+    log:
+        "logs/{dataset}/figures/figB1_estimates_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/figB1_estimates_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="figB1",
+        style=config["figures"],
+        part=part_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_figC1_expected_residuals:
+    input:
+        predictions=first_seed(
+            "results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet"
+        ),
+        error_curves=first_seed(
+            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
+        ),
+    output:
+        report(
+            FIG_DIR + "/figC1_expected_residuals_{net}_{part}.png",
+            caption="../report/figC1.rst",
+            category="Appendices",
+            labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. C.1"},
+        ),
+    log:
+        "logs/{dataset}/figures/figC1_expected_residuals_{net}_{part}.log",
+    benchmark:
+        "benchmarks/{dataset}/figures/figC1_expected_residuals_{net}_{part}.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="figC1",
+        style=config["figures"],
+        grid=grid_params,
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig11_tomography:
+    input:
+        metrics=all_part_metrics,
+    output:
+        report(
+            "results/figures/fig11_tomography.png",
+            caption="../report/fig11.rst",
+            category="Step 4",
+            labels={"figure": "Fig. 11"},
+        ),
+    log:
+        "logs/figures/fig11_tomography.log",
+    benchmark:
+        "benchmarks/figures/fig11_tomography.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig11",
+        style=config["figures"],
+        labels=all_part_labels(),
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule plot_fig12_peers:
+    input:
+        metrics=all_part_metrics,
+    output:
+        report(
+            "results/figures/fig12_peers.png",
+            caption="../report/fig12.rst",
+            category="Peers",
+            labels={"figure": "Fig. 12"},
+        ),
+    log:
+        "logs/figures/fig12_peers.log",
+    benchmark:
+        "benchmarks/figures/fig12_peers.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        figure="fig12",
+        style=config["figures"],
+        labels=all_part_labels(),
+    script:
+        "../scripts/plot_figure.py"

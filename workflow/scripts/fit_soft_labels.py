@@ -42,6 +42,12 @@ soft, curves = fit_soft_labels(
     ids, gal["z_spec"].to_numpy(), gal["mag_row"].to_numpy(), z_photo, grid, rows.n_outputs
 )
 write_parquet(soft, sm.output.soft_labels)
+write_parquet(
+    pd.DataFrame(
+        {"id": ids, "z_spec": gal["z_spec"], "mag_row": gal["mag_row"], "z_photo": z_photo}
+    ),
+    sm.output.predictions,
+)
 write_parquet(curves, sm.output.error_curves)
 s1 = curves.groupby("output")["sigma1"].first()
 log.info("sigma_1 per magnitude output (redshift units): %s", s1.round(5).to_dict())

@@ -95,23 +95,22 @@ def plot_fig05_soft_label(
                 return a / a.max() if a.max() > 0 else a
 
             ax.fill_between(zc, peak1(dens), step="mid", color=colours["density"], alpha=0.35, lw=0,
-                            label=f"subset $z_\\mathrm{{spec}}$ density (output {k + 1})")
+                            label="subset $z_\\mathrm{spec}$ density of the output")
             ax.plot(zc, peak1(prof), color=colours["z0"], label="$N(z_0, \\mathrm{Var}(z_0|r_o))$")
             ax.plot(zc, peak1(prod), color=colours["zbar"], label="product (skewed profile)")
             ax.plot(zc, peak1(soft), color=colours["zstar"], lw=1.6,
                     label="soft label $N(z^*, \\sigma_1^2)$")
-            for key, name in (("z0", "$z_0$"), ("z_bar", "$\\bar z$"), ("z_star", "$z^*$")):
+            for key, name in (("z0", "$z_0$ (spectroscopic)"), ("z_bar", "$\\bar z$ (mean of product)"),
+                              ("z_star", "$z^* = z_0 - (\\bar z - z_0)$")):
                 c = colours["zbar" if key == "z_bar" else "zstar" if key == "z_star" else "z0"]
-                ax.axvline(lab[key], color=c, ls=":", lw=1.0)
-                ax.text(lab[key], 1.04, name, color=c, ha="center", va="bottom",
-                        transform=ax.get_xaxis_transform(), fontsize=style["font_size"] - 1)
+                ax.axvline(lab[key], color=c, ls=":", lw=1.0, label=name)
             half = 5.0 * np.sqrt(max(lab["var"], lab["sigma1"] ** 2, ext.width ** 2))
             centre = 0.5 * (lab["z0"] + lab["z_star"])
             ax.set_xlim(max(ext.z_min, centre - half), min(ext.z_max, centre + half))
-            ax.set_ylim(0, 1.12)
+            ax.set_ylim(0, 1.05)
             ax.set_xlabel(LABEL_ZSPEC)
-            ax.set_title(f"galaxy {int(lab['id'])}: $z^*-z_0$ = {lab['z_star'] - lab['z0']:+.4f}",
-                         fontsize=style["font_size"] - 1, pad=14)
+            ax.set_title(f"galaxy {int(lab['id'])}, magnitude output {k + 1}: "
+                         f"$z^*-z_0$ = {lab['z_star'] - lab['z0']:+.4f}", fontsize=style["font_size"] - 1)
         axes[0].set_ylabel("density (peak-normalised)")
         h, l_ = axes[0].get_legend_handles_labels()
         fig.legend(h, l_, loc="outside lower center", ncol=4)

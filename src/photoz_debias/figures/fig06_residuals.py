@@ -39,9 +39,9 @@ def plot_fig06_residuals(
 
     Parameters
     ----------
-    metrics : tidy metrics of one part (``mean_residual_vs_zspec``, ``slope_low``,
-        ``intercept_low``, ``slope_high``, ``intercept_high``, ``sigma_mad_vs_r``,
-        ``total_variation``, ``total_variation_floor``).
+    metrics : tidy metrics of one part (``mean_residual_zspec``, ``slope_low``,
+        ``intercept_low``, ``slope_high``, ``intercept_high``, ``sigma_mad_rmag``,
+        ``total_variation``, ``tv_floor``).
     catalogue : the part's test catalogue: ``z_spec`` and ``<method>_<estimate>``.
     z_break : Eq. 9 break z_b (SDSS 0.15, CFHTLS-WIDE 0.6).
     style, out : merged figure style and output path stem.
@@ -55,10 +55,10 @@ def plot_fig06_residuals(
     -------
     list of pathlib.Path : the written files.
     """
-    check_metrics(metrics, need=["mean_residual_vs_zspec"])
+    check_metrics(metrics, need=["mean_residual_zspec"])
     require_columns(catalogue, ["z_spec"], "catalogue")
-    main = present_methods(metrics, methods, "mean_residual_vs_zspec")
-    var = present_methods(metrics, variants, "mean_residual_vs_zspec")
+    main = present_methods(metrics, methods, "mean_residual_zspec")
+    var = present_methods(metrics, variants, "mean_residual_zspec")
     z_spec = catalogue["z_spec"].to_numpy(float)
     if z_edges is None:
         z_edges = np.linspace(np.nanmin(z_spec), np.nanmax(z_spec), 151)
@@ -74,7 +74,7 @@ def plot_fig06_residuals(
         # Upper: <dz> vs z_spec with the Eq. 9 fits.
         curves = []
         for m in main + var:
-            c = get_curve(metrics, m, "mean_residual_vs_zspec", estimate)
+            c = get_curve(metrics, m, "mean_residual_zspec", estimate)
             if c is None:
                 continue
             curves.append(c)
@@ -117,7 +117,7 @@ def plot_fig06_residuals(
         # Lower left: sigma_MAD vs r.
         sig = []
         for m in main + var:
-            c = get_curve(metrics, m, "sigma_mad_vs_r", estimate)
+            c = get_curve(metrics, m, "sigma_mad_rmag", estimate)
             if c is not None:
                 sig.append(c)
                 plot_curve(ax_sig, c, method_color(m, style), method_label(m, style),
@@ -125,7 +125,7 @@ def plot_fig06_residuals(
         ax_sig.set_xlabel(LABEL_R)
         ax_sig.set_ylabel("$\\sigma_\\mathrm{MAD}$")
         if not sig:
-            ax_sig.text(0.5, 0.5, "no sigma_mad_vs_r", ha="center", transform=ax_sig.transAxes)
+            ax_sig.text(0.5, 0.5, "no sigma_mad_rmag", ha="center", transform=ax_sig.transAxes)
 
         # Lower right: D_TV vs high-z slope C, floor shaded.
         for m in main + var:
@@ -136,9 +136,9 @@ def plot_fig06_residuals(
                                yerr=te if np.isfinite(te) else None, fmt="o" if m in main else "s",
                                ms=4, color=method_color(m, style), mfc="none" if m in var else None,
                                label=method_label(m, style), elinewidth=0.8)
-        f, fe = get_scalar(metrics, "baseline", "total_variation_floor", estimate)
+        f, fe = get_scalar(metrics, "baseline", "tv_floor", estimate)
         if not np.isfinite(f):
-            fl = metrics[metrics["metric"] == "total_variation_floor"]
+            fl = metrics[metrics["metric"] == "tv_floor"]
             if len(fl):
                 f, fe = float(fl["value"].iloc[0]), float(fl["error"].iloc[0])
         if np.isfinite(f):

@@ -51,7 +51,7 @@ def plot_fig09_calibration(
     Parameters
     ----------
     experiments : ordered mapping test-sample name -> tidy metrics with
-        ``mean_residual_vs_zspec`` and ``mean_residual_vs_zphoto`` for ``baseline``,
+        ``mean_residual_zspec`` and ``mean_residual_zphoto`` for ``baseline``,
         ``step3``, ``step4``.  Names become column titles.
     style, out : merged figure style and output path stem.
     train : optional training catalogue (``z_spec``, ``r_mag``) for the upper row.
@@ -68,7 +68,7 @@ def plot_fig09_calibration(
         raise ValueError("plot_fig09_calibration needs at least one experiment")
     for name, met in experiments.items():
         check_metrics(met, f"metrics of experiment {name!r}",
-                      need=["mean_residual_vs_zspec", "mean_residual_vs_zphoto"])
+                      need=["mean_residual_zspec", "mean_residual_zphoto"])
     top = train is not None or bool(samples)
     if train is not None:
         require_columns(train, ["z_spec", "r_mag"], "training catalogue")
@@ -99,14 +99,15 @@ def plot_fig09_calibration(
             ax_z.set_xlabel(LABEL_ZSPEC)
             ax_r.set_xlabel(LABEL_R)
             ax_z.set_ylabel("normalised density")
-            ax_r.legend(loc="upper left")
+            ax_z.legend(loc="upper right")
 
         first = None
+        spans = []
         for j, (name, met) in enumerate(experiments.items()):
             ax1 = fig.add_subplot(gs[off, j], sharey=first[0] if first else None)
             ax2 = fig.add_subplot(gs[off + 1, j], sharey=first[1] if first else None)
-            c1 = _panel(ax1, met, "mean_residual_vs_zspec", ["baseline", "step3"], ["step4"], style, estimate)
-            c2 = _panel(ax2, met, "mean_residual_vs_zphoto", ["baseline", "step4"], ["step3"], style, estimate)
+            c1 = _panel(ax1, met, "mean_residual_zspec", ["baseline", "step3"], ["step4"], style, estimate)
+            c2 = _panel(ax2, met, "mean_residual_zphoto", ["baseline", "step4"], ["step3"], style, estimate)
             if first is None:
                 first = (ax1, ax2)
                 ax1.set_ylabel(LABEL_DZ + " vs " + LABEL_ZSPEC)
@@ -122,8 +123,13 @@ def plot_fig09_calibration(
                     robust_ylim(ax, cs)
                     lo1, hi1 = ax.get_ylim()
                     ax.set_ylim(min(lo0, lo1), max(hi0, hi1))
+            spans += [curve_range(c1), curve_range(c2)]
             ax1.set_title(str(name))
             ax1.set_xlabel(LABEL_ZSPEC)
             ax2.set_xlabel(LABEL_ZPHOTO)
+        # Same redshift axis in every column, so the samples compare at a glance.
+        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+        for ax in fig.axes[2 if top else 0:]:
+            ax.set_xlim(lo, hi)
         paths = save_figure(fig, out, style)
     return paths

@@ -16,9 +16,9 @@ from .style import (
 )
 
 ROWS = (
-    ("delta_mean_z_vs_zphoto", LABEL_ZPHOTO, "$\\Delta\\langle z\\rangle$ (Eq. 12)"),
-    ("delta_mean_z_vs_r", LABEL_R, "$\\Delta\\langle z\\rangle$ (Eq. 12)"),
-    ("w1_vs_r", LABEL_R, "$D_\\mathrm{1-Wasserstein}$ (Eq. 13)"),
+    ("delta_mean_z_zphoto", LABEL_ZPHOTO, "$\\Delta\\langle z\\rangle$ (Eq. 12)"),
+    ("delta_mean_z_rmag", LABEL_R, "$\\Delta\\langle z\\rangle$ (Eq. 12)"),
+    ("wasserstein1_rmag", LABEL_R, "$D_\\mathrm{1-Wasserstein}$ (Eq. 13)"),
 )
 
 
@@ -35,8 +35,8 @@ def plot_fig11_tomography(
     Parameters
     ----------
     parts : ordered mapping part label (e.g. "SDSS", "CFHTLS-DEEP (r < 24)",
-        "CFHTLS-WIDE") -> tidy metrics with ``delta_mean_z_vs_zphoto``,
-        ``delta_mean_z_vs_r`` and ``w1_vs_r``.
+        "CFHTLS-WIDE") -> tidy metrics with ``delta_mean_z_zphoto``,
+        ``delta_mean_z_rmag`` and ``wasserstein1_rmag``.
     style, out : merged figure style and output path stem.
     methods : methods drawn where present (points at bin centres, horizontal bars = bin).
     requirement : half-width of the shaded band (Euclid: 0.002).

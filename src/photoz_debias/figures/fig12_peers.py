@@ -24,7 +24,7 @@ def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str =
     Parameters
     ----------
     parts : ordered mapping dataset label (e.g. "SDSS", "CFHTLS-WIDE") -> tidy metrics with
-        ``mean_residual_vs_zspec`` and ``mean_residual_vs_zphoto``.
+        ``mean_residual_zspec`` and ``mean_residual_zphoto``.
     style, out : merged figure style and output path stem.
     peers : ``(style key, method, estimate)`` triples; absent ones are skipped.
     estimate : our point estimate (``zmode``).
@@ -36,14 +36,14 @@ def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str =
     if not parts:
         raise ValueError("plot_fig12_peers needs at least one dataset")
     for name, met in parts.items():
-        check_metrics(met, f"metrics of {name!r}", need=["mean_residual_vs_zspec", "mean_residual_vs_zphoto"])
+        check_metrics(met, f"metrics of {name!r}", need=["mean_residual_zspec", "mean_residual_zphoto"])
     ncol = len(parts)
     with style_context(style):
         fig = new_figure(style, height=0.62 * style["width"] if ncol > 1 else 0.9 * style["width"])
         axes = fig.subplots(2, ncol, squeeze=False)
         handles = {}
-        rows = (("mean_residual_vs_zspec", "step3", "step4", LABEL_ZSPEC),
-                ("mean_residual_vs_zphoto", "step4", "step3", LABEL_ZPHOTO))
+        rows = (("mean_residual_zspec", "step3", "step4", LABEL_ZSPEC),
+                ("mean_residual_zphoto", "step4", "step3", LABEL_ZPHOTO))
         for j, (name, met) in enumerate(parts.items()):
             for i, (metric, ours, faint, xlabel) in enumerate(rows):
                 ax = axes[i, j]
@@ -53,11 +53,17 @@ def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str =
                     if c is not None:
                         curves.append(c)
                         plot_curve(ax, c, method_color(key, style), method_label(key, style), errors=False)
+                        handles[method_label(key, style)] = ax.lines[-1]
                 for m, light in ((ours, False), (faint, True)):
                     c = get_curve(met, m, metric, estimate)
                     if c is not None:
                         curves.append(c)
                         plot_curve(ax, c, method_color(m, style), method_label(m, style), light=light)
+                        # The legend shows each of our steps as drawn where it is the main curve.
+                        if light:
+                            handles.setdefault(method_label(m, style), ax.lines[-1])
+                        else:
+                            handles[method_label(m, style)] = ax.lines[-1]
                 zero_line(ax)
                 robust_ylim(ax, curves)
                 if curves:
@@ -67,10 +73,8 @@ def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str =
                     ax.set_ylabel(LABEL_DZ)
                 if i == 0:
                     ax.set_title(str(name))
-                for h, lab in zip(*ax.get_legend_handles_labels()):
-                    handles.setdefault(lab, h)
         fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper center",
-                   ncol=min(len(handles), 3))
+                   ncol=min(len(handles), 5))
         paths = save_figure(fig, out, style)
     return paths
 

@@ -33,8 +33,8 @@ def plot_figB1_estimates(
 
     Parameters
     ----------
-    metrics : tidy metrics with, per method and estimate, ``mean_residual_vs_zspec``,
-        ``mean_residual_vs_zphoto``, ``sigma_mad`` and ``outlier_fraction``.
+    metrics : tidy metrics with, per method and estimate, ``mean_residual_zspec``,
+        ``mean_residual_zphoto``, ``sigma_mad`` and ``outlier_fraction``.
     style, out : merged figure style and output path stem.
     methods : one column per method.
     catalogue : optional test catalogue (``z_spec`` and ``<method>_<estimate>``) for the
@@ -45,7 +45,7 @@ def plot_figB1_estimates(
     -------
     list of pathlib.Path : the written files.
     """
-    check_metrics(metrics, need=["mean_residual_vs_zspec", "mean_residual_vs_zphoto", "sigma_mad",
+    check_metrics(metrics, need=["mean_residual_zspec", "mean_residual_zphoto", "sigma_mad",
                                  "outlier_fraction"])
     if catalogue is not None:
         require_columns(catalogue, ["z_spec"] + [f"{m}_{e}" for m in methods for e in ESTIMATES], "catalogue")
@@ -57,15 +57,16 @@ def plot_figB1_estimates(
         fig = new_figure(style, height=(1.2 if catalogue is not None else 0.95) * style["width"])
         gs = fig.add_gridspec(nrow, ncol, height_ratios=[1, 1, 0.8] if nrow == 3 else [1, 1, 1.1, 0.8])
         for j, m in enumerate(methods):
-            for i, (metric, xlabel) in enumerate((("mean_residual_vs_zspec", LABEL_ZSPEC),
-                                                  ("mean_residual_vs_zphoto", LABEL_ZPHOTO))):
+            for i, (metric, xlabel) in enumerate((("mean_residual_zspec", LABEL_ZSPEC),
+                                                  ("mean_residual_zphoto", LABEL_ZPHOTO))):
                 ax = fig.add_subplot(gs[i, j])
                 curves = []
                 for e in ESTIMATES:
                     c = get_curve(metrics, m, metric, e)
                     if c is not None:
-                        curves.append(c)
-                        plot_curve(ax, c, est_col[e], est_lab[e])
+                        curves.append(c if i == 0 else (*c[:4], np.zeros_like(c[4])))
+                        # RMS bands of three estimates vs z_photo would hide the curves.
+                        plot_curve(ax, c, est_col[e], est_lab[e], errors=i == 0)
                 zero_line(ax)
                 robust_ylim(ax, curves)
                 if curves:
@@ -96,7 +97,7 @@ def plot_figB1_estimates(
         sub = gs[nrow - 1, :].subgridspec(1, 2)
         for k, (metric, ylabel, scale) in enumerate((("sigma_mad", "$\\sigma_\\mathrm{MAD}$", 1.0),
                                                      ("outlier_fraction",
-                                                      f"outliers $|\\Delta z| > {outlier_threshold:g}$ [%]",
+                                                      "outlier fraction [%]",
                                                       100.0))):
             ax = fig.add_subplot(sub[k])
             width = 0.8 / len(ESTIMATES)
@@ -109,5 +110,10 @@ def plot_figB1_estimates(
             ax.set_xticks(np.arange(ncol), [method_label(m, style) for m in methods])
             ax.set_ylabel(ylabel)
             ax.tick_params(axis="x", which="both", top=False)
+            ax.set_ylim(0, 1.3 * ax.get_ylim()[1])
+            if k == 0:
+                ax.legend(loc="upper center", ncol=3)
+            else:
+                ax.set_title(f"$|\\Delta z| > {outlier_threshold:g}$", fontsize=style["font_size"] - 1)
         paths = save_figure(fig, out, style)
     return paths

@@ -146,7 +146,7 @@ def plot_figC1_expected_residuals(
             for i, k in enumerate(factors):
                 exp = binned_mean(zs, expected_residuals(zs, rows, p.error_curves, p.grid, p.n_extend, k), edges)
                 ax.plot(xc, exp, ls=":", lw=2.0 if k == 1 else 1.1,
-                        color=cmap(i / max(len(factors) - 1, 1)), label=f"expected, k = {k:g}")
+                        color=cmap(0.7 * i / max(len(factors) - 1, 1)), label=f"expected, k = {k:g}")
             ax.plot(xc, actual, color="#e6b800", lw=2.0, label="actual (Step 2)")
             zero_line(ax)
             ax.set_xlim(p.grid.z_min, p.grid.z_max)

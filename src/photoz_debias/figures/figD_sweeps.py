@@ -35,7 +35,7 @@ SCALARS = (
     ("slope_high", "high-z slope $C$ (Eq. 9)"),
     ("total_variation", "$D_\\mathrm{TV}$ (Eq. 10)"),
 )
-CURVE_LABELS = {"mean_residual_vs_zspec": LABEL_ZSPEC, "mean_residual_vs_zphoto": LABEL_ZPHOTO}
+CURVE_LABELS = {"mean_residual_zspec": LABEL_ZSPEC, "mean_residual_zphoto": LABEL_ZPHOTO}
 
 
 def _positions(values):
@@ -64,7 +64,7 @@ def plot_figD_sweep(
     methods=("baseline", "step1", "step2", "step3", "step3_no_step2"),
     curves: pd.DataFrame | None = None,
     curve_methods=("baseline", "step3"),
-    curve_metrics=("mean_residual_vs_zspec",),
+    curve_metrics=("mean_residual_zspec",),
     estimate: str = "zmode",
     title: str | None = None,
 ) -> list:
@@ -75,7 +75,7 @@ def plot_figD_sweep(
     sweep : scalar metrics of every run: columns ``param``, ``method``, ``metric``,
         ``value`` and optionally ``error``, ``estimate`` (``zmode`` rows are used where
         present).  Metrics: ``sigma_mad``, ``slope_low``, ``slope_high``,
-        ``total_variation``, ``total_variation_floor``.
+        ``total_variation``, ``tv_floor``.
     param : the swept column, e.g. ``threshold``, ``n_bins``, ``iterations``,
         ``train_size``, ``label_error``, ``net`` (strings are placed in order of appearance).
     style, out : merged figure style and output path stem.
@@ -113,14 +113,14 @@ def plot_figD_sweep(
 
     with style_context(style):
         fig = new_figure(style, height=(0.62 if lower else 0.34) * style["width"])
-        gs = fig.add_gridspec(2 if lower else 1, 1, height_ratios=[1, 1.1] if lower else [1])
-        top = gs[0].subgridspec(1, len(SCALARS))
+        subs = np.atleast_1d(fig.subfigures(2 if lower else 1, 1, height_ratios=[1, 1.1] if lower else [1]))
+        top_axes = subs[0].subplots(1, len(SCALARS))
         for i, (metric, ylabel) in enumerate(SCALARS):
-            ax = fig.add_subplot(top[i])
+            ax = top_axes[i]
             for m in meths:
                 for name, ls, lab in ((metric, "-", method_label(m, style)),
-                                      ("total_variation_floor", ":", None)):
-                    if name == "total_variation_floor" and metric != "total_variation":
+                                      ("tv_floor", ":", None)):
+                    if name == "tv_floor" and metric != "total_variation":
                         continue
                     d = sweep[(sweep["method"].map(method_key) == method_key(m)) & (sweep["metric"] == name)]
                     if d.empty:
@@ -137,21 +137,21 @@ def plot_figD_sweep(
                 ax.set_xscale("log")
             if categorical:
                 ax.set_xticks(list(pos.values()), [str(k) for k in pos], rotation=45)
-            ax.set_xlabel(PARAM_LABELS.get(param, param))
             ax.set_title(ylabel, fontsize=style["font_size"] - 0.5)
-        h, lab = fig.axes[0].get_legend_handles_labels()
+        subs[0].supxlabel(PARAM_LABELS.get(param, param), fontsize=style["font_size"])
+        h, lab = top_axes[0].get_legend_handles_labels()
         h.append(matplotlib.lines.Line2D([], [], color="0.3", ls=":"))
         lab.append("simulated $D_\\mathrm{TV}$ floor")
-        fig.legend(h, lab, loc="outside upper center", ncol=min(len(lab), 6))
+        subs[0].legend(h, lab, loc="outside upper center", ncol=min(len(lab), 6))
         if title:
-            fig.suptitle(title)
+            subs[0].suptitle(title)
 
         if lower:
             cmap = matplotlib.colormaps[style["colormap"]]
             vals = list(pos)
-            bottom = gs[1].subgridspec(1, len(lower))
+            bottom_axes = np.atleast_1d(subs[1].subplots(1, len(lower)))
             for j, (m, met) in enumerate(lower):
-                ax = fig.add_subplot(bottom[j])
+                ax = bottom_axes[j]
                 drawn = []
                 for i, v in enumerate(vals):
                     d = curves[curves[param] == v]

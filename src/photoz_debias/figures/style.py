@@ -12,17 +12,17 @@ value, error``; ``estimate`` is ``zmode`` / ``zmean`` / ``zmedian``; peers ``knn
 ``survey`` may carry any single estimate label):
 
 per-bin curves (``bin_lo``/``bin_hi`` set)
-    ``mean_residual_vs_zspec``   weighted <dz> per z_spec bin, error from Eq. 6 (Figs. 6, 7, 9,
+    ``mean_residual_zspec``   weighted <dz> per z_spec bin, error from Eq. 6 (Figs. 6, 7, 9,
                                  10, 12, B.1, D)
-    ``mean_residual_vs_zphoto``  plain <dz> per z_photo bin, error = RMS (Figs. 9, 10, 12, B.1)
-    ``sigma_mad_vs_r``           Eq. 11 per r bin (Figs. 6, 7)
-    ``delta_mean_z_vs_zphoto``   Eq. 12 per z_photo tomographic bin (Fig. 11)
-    ``delta_mean_z_vs_r``        Eq. 12 per r bin (Fig. 11)
-    ``w1_vs_r``                  Eq. 13 per r bin (Fig. 11)
+    ``mean_residual_zphoto``  plain <dz> per z_photo bin, error = RMS (Figs. 9, 10, 12, B.1)
+    ``sigma_mad_rmag``           Eq. 11 per r bin (Figs. 6, 7)
+    ``delta_mean_z_zphoto``   Eq. 12 per z_photo tomographic bin (Fig. 11)
+    ``delta_mean_z_rmag``        Eq. 12 per r bin (Fig. 11)
+    ``wasserstein1_rmag``                  Eq. 13 per r bin (Fig. 11)
 scalars (``bin_lo``/``bin_hi`` NaN)
     ``sigma_mad``, ``outlier_fraction`` (Figs. B.1, D), ``slope_low``, ``intercept_low``,
     ``slope_high``, ``intercept_high`` (Eq. 9 A, B, C, D; Figs. 6, 7, D),
-    ``total_variation`` (Eq. 10), ``total_variation_floor`` (simulated, value = mean,
+    ``total_variation`` (Eq. 10), ``tv_floor`` (simulated, value = mean,
     error = 1 sigma; Figs. 6, 7, D).  ``mean_residual`` is not plotted.
 
 Methods (``method`` column; the catalogue's column prefixes): ``baseline step1 step2 step3
@@ -207,6 +207,10 @@ def save_figure(fig: Figure, out, style: dict) -> list[Path]:
         try:
             fig.savefig(tmp, format=path.suffix[1:], dpi=style["dpi"])
             os.replace(tmp, path)
+            # The layout is solved by the first render; reuse it for the other formats
+            # (constrained layout is most of the rendering time).
+            if fig.get_layout_engine() is not None:
+                fig.set_layout_engine("none")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

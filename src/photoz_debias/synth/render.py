@@ -26,9 +26,8 @@ import multiprocessing as mp
 import numpy as np
 import pandas as pd
 
-_GALAXY_COLS = (
-    ["hlr_bulge_arcsec", "hlr_disk_arcsec", "q_disk", "q_bulge", "beta_deg"]
-)
+# Order of the arguments of _component_kimages.
+_GALAXY_COLS = ["hlr_bulge_arcsec", "hlr_disk_arcsec", "q_bulge", "q_disk", "beta_deg"]
 
 
 def band_noise(p, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,20 +44,34 @@ def band_noise(p, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fwhm, sigma, sky / sigma**2
 
 
-def _psfs(p, field: str, gsparams):
+def _psf_kimages(p, field: str, N: int) -> np.ndarray:
+    """Fourier images (n_bands, N, N) of PSF x pixel on the padded grid, FFT order."""
     import galsim
 
     fwhm, _, _ = band_noise(p, field)
-    if getattr(p, "psf_kind", "moffat") == "kolmogorov":
-        return [galsim.Kolmogorov(fwhm=float(f), gsparams=gsparams) for f in fwhm]
-    return [galsim.Moffat(beta=p.psf_beta, fwhm=float(f), gsparams=gsparams) for f in fwhm]
+    dk = 2.0 * np.pi / (N * p.pixel_scale)
+    pix = galsim.Pixel(p.pixel_scale)
+    out = np.empty((len(fwhm), N, N), dtype=np.complex128)
+    for j, f in enumerate(fwhm):
+        if getattr(p, "psf_kind", "moffat") == "kolmogorov":
+            psf = galsim.Kolmogorov(fwhm=float(f))
+        else:
+            psf = galsim.Moffat(beta=p.psf_beta, fwhm=float(f))
+        k = galsim.Convolve(psf, pix).drawKImage(nx=N, ny=N, scale=dk).array
+        out[j] = np.fft.ifftshift(k)
+    return out
 
 
-def _profile(galsim, hb, hd, qb, qd, beta, gsparams):
-    ang = beta * galsim.degrees
+def _component_kimages(galsim, hb, hd, qb, qd, beta, shift_px, p, N, gsparams):
+    """Fourier images of the unit-flux bulge and disk, shifted by ``shift_px`` (x, y) pixels."""
+    ang = float(beta) * galsim.degrees
+    dx, dy = (float(v) * p.pixel_scale for v in shift_px)
+    dk = 2.0 * np.pi / (N * p.pixel_scale)
     bulge = galsim.DeVaucouleurs(half_light_radius=float(hb), gsparams=gsparams).shear(q=float(qb), beta=ang)
     disk = galsim.Exponential(half_light_radius=float(hd), gsparams=gsparams).shear(q=float(qd), beta=ang)
-    return bulge, disk
+    kb = bulge.shift(dx, dy).drawKImage(nx=N, ny=N, scale=dk).array
+    kd = disk.shift(dx, dy).drawKImage(nx=N, ny=N, scale=dk).array
+    return np.fft.ifftshift(kb), np.fft.ifftshift(kd)
 
 
 def _band_fluxes(mags: np.ndarray, bts: np.ndarray, ebv: float, R: np.ndarray, zp: float):
@@ -71,13 +84,21 @@ def render_chunk(
 ) -> np.ndarray:
     """Render galaxies to (k, n_bands, S, S) float32 stamps in image units.
 
+    The profiles are evaluated by GalSim in Fourier space (``drawKImage``) on a grid
+    ``fft_pad`` times the stamp, multiplied per band by the Fourier image of PSF x pixel
+    and brought back with one batched inverse FFT: two profile evaluations per galaxy
+    (bulge, disk) serve all bands, and the neighbour is added in Fourier space at its
+    offset.  Pixel values are the flux per pixel (sampling of the pixel-convolved profile).
+    Flux beyond the padded grid wraps around (only galaxies larger than ~1/3 of the stamp).
+
     Parameters
     ----------
     rec : DataFrame
         Population rows (see ``generate_population``).
     p : survey parameters.
     seed : int
-        Survey seed; the noise of galaxy ``id`` comes from ``SeedSequence([seed, 1, id])``.
+        Survey seed; the noise and sub-pixel jitter of galaxy ``id`` come from
+        ``SeedSequence([seed, 1, id])``.
     noiseless : bool
         Skip the noise and the sub-pixel jitter (flux tests).
     neighbours : bool
@@ -88,52 +109,46 @@ def render_chunk(
     from .survey import extinction
 
     S = p.stamp_size
-    nb = len(p.bands)
+    N = int(p.fft_pad * S)
+    lo = N // 2 - S // 2
+    nbnd = len(p.bands)
     R = extinction(p)
     gsp = galsim.GSParams(folding_threshold=p.folding_threshold, maxk_threshold=p.maxk_threshold)
     cache = {}
-    out = np.zeros((len(rec), nb, S, S), dtype=np.float32)
+    out = np.zeros((len(rec), nbnd, S, S), dtype=np.float32)
     mags = rec[[f"mag_{b}" for b in p.bands]].to_numpy(np.float64)
     bts = rec[[f"bt_{b}" for b in p.bands]].to_numpy(np.float64)
     gal = rec[_GALAXY_COLS].to_numpy(np.float64)
+    ebvs = rec["ebv"].to_numpy(np.float64)
+    ids = rec["id"].to_numpy(np.int64)
+    fields = rec["field"].astype(str).to_numpy()
     has_nb = rec["nb"].to_numpy(bool) if neighbours and "nb" in rec else np.zeros(len(rec), bool)
+    if has_nb.any():
+        nb_mags = rec[[f"nb_mag_{b}" for b in p.bands]].to_numpy(np.float64)
+        nb_bts = rec[[f"nb_bt_{b}" for b in p.bands]].to_numpy(np.float64)
+        nb_gal = rec[["nb_" + c for c in _GALAXY_COLS]].to_numpy(np.float64)
+        nb_off = rec[["nb_dx", "nb_dy"]].to_numpy(np.float64)
     for k in range(len(rec)):
-        row = rec.iloc[k]
-        field = str(row["field"])
+        field = fields[k]
         if field not in cache:
-            cache[field] = (_psfs(p, field, gsp), band_noise(p, field))
-        psfs, (_, sigma, gain) = cache[field]
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1, int(row["id"])]))
-        jitter = (0.0, 0.0) if noiseless else tuple(rng.uniform(-p.centre_jitter_px, p.centre_jitter_px, 2))
-        ebv = float(row["ebv"])
-        bulge, disk = _profile(galsim, *gal[k], gsp)
-        fb, fd = _band_fluxes(mags[k], bts[k], ebv, R, p.zero_point)
+            cache[field] = (_psf_kimages(p, field, N), band_noise(p, field))
+        kpsf, (_, sigma, gain) = cache[field]
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1, int(ids[k])]))
+        jitter = np.zeros(2) if noiseless else rng.uniform(-p.centre_jitter_px, p.centre_jitter_px, 2)
+        # The FFT grid's origin is pixel N/2; GalSim centres a profile on an even stamp at
+        # its true centre, half a pixel lower: shift by -1/2 to match that convention.
+        kb, kd = _component_kimages(galsim, *gal[k], jitter - 0.5, p, N, gsp)
+        fb, fd = _band_fluxes(mags[k], bts[k], ebvs[k], R, p.zero_point)
+        K = fb[:, None, None] * kb + fd[:, None, None] * kd
         if has_nb[k]:
-            nmag = np.array([row[f"nb_mag_{b}"] for b in p.bands], float)
-            nbt = np.array([row[f"nb_bt_{b}"] for b in p.bands], float)
-            nbulge, ndisk = _profile(
-                galsim,
-                row["nb_hlr_bulge_arcsec"],
-                row["nb_hlr_disk_arcsec"],
-                row["nb_q_disk"],
-                row["nb_q_bulge"],
-                row["nb_beta_deg"],
-                gsp,
-            )
-            nfb, nfd = _band_fluxes(nmag, nbt, ebv, R, p.zero_point)
-            noff = (float(row["nb_dx"]), float(row["nb_dy"]))
-        for j in range(nb):
-            img = galsim.ImageF(S, S, scale=p.pixel_scale)
-            comp = galsim.Add([bulge.withFlux(float(fb[j])), disk.withFlux(float(fd[j]))])
-            galsim.Convolve(comp, psfs[j]).drawImage(image=img, offset=jitter, method="auto")
-            if has_nb[k]:
-                ncomp = galsim.Add([nbulge.withFlux(float(nfb[j])), ndisk.withFlux(float(nfd[j]))])
-                galsim.Convolve(ncomp, psfs[j]).drawImage(image=img, offset=noff, add_to_image=True, method="auto")
-            a = img.array
-            if not noiseless:
-                var = sigma[j] ** 2 + np.clip(a, 0.0, None) / gain[j]
-                a = a + np.sqrt(var) * rng.standard_normal(a.shape)
-            out[k, j] = a
+            nkb, nkd = _component_kimages(galsim, *nb_gal[k], nb_off[k] + jitter - 0.5, p, N, gsp)
+            nfb, nfd = _band_fluxes(nb_mags[k], nb_bts[k], ebvs[k], R, p.zero_point)
+            K += nfb[:, None, None] * nkb + nfd[:, None, None] * nkd
+        img = np.fft.fftshift(np.fft.ifft2(K * kpsf, axes=(-2, -1)).real, axes=(-2, -1))[:, lo : lo + S, lo : lo + S]
+        if not noiseless:
+            var = sigma[:, None, None] ** 2 + np.clip(img, 0.0, None) / gain[:, None, None]
+            img = img + np.sqrt(var) * rng.standard_normal(img.shape)
+        out[k] = img
     return out
 
 

@@ -93,9 +93,13 @@ class _SurveyBase:
     area_margin: float = 1.3
     # PSF Moffat beta (per survey) used by render.py.
     psf_beta: float = 3.0
-    # GalSim accuracy (larger = faster; see render.py).
+    # Rendering: Fourier grid = fft_pad x stamp; GalSim accuracy (larger = faster).
+    fft_pad: int = 2
     folding_threshold: float = 1e-2
     maxk_threshold: float = 3e-3
+    # Half-light radii are capped at this fraction of the stamp width so the Fourier grid
+    # holds the galaxy (affects only the largest nearby galaxies).
+    max_hlr_stamp_fraction: float = 0.3
 
     def cosmology(self):
         from astropy.cosmology import FlatLambdaCDM
@@ -103,7 +107,7 @@ class _SurveyBase:
         return FlatLambdaCDM(H0=self.H0, Om0=self.Om0)
 
     def template_grid_size(self, z_max: float) -> int:
-        return int(100 + 100 * z_max)
+        return int(120 + 60 * z_max)
 
 
 @dataclass(frozen=True)
