@@ -169,6 +169,22 @@ def test_catalogue_csv_non_detection_drop(tmp_path, caplog):
     np.testing.assert_allclose(table["u-g"], [1.0, 1.5])
 
 
+def test_non_detection_flag_keeps_galaxies_with_nan_magnitudes(tmp_path, caplog):
+    cat = pd.DataFrame({"z": [0.1, 0.2], "u": [20.0, 99.0], "g": [19, 19], "r": [18, 18],
+                        "i": [17.5, 17.5], "z_mag": [17.2, 17.2]})
+    cat.to_csv(tmp_path / "cat.csv", index=False)
+    cols = {"z_spec": "z", "mag_u": "u", "mag_g": "g", "mag_r": "r", "mag_i": "i",
+            "mag_z": "z_mag", "ebv": {"constant": 0.0}}
+    cfg = {"layout": "catalogue", "catalogue": str(tmp_path / "cat.csv"), "columns": cols,
+           "non_detection": "flag"}
+    with caplog.at_level("INFO"):
+        src = open_source(cfg)
+    assert src.n == 2 and "non_detection: flag" in caplog.text
+    assert src.table["mag_u"].iloc[0] == 20.0 and np.isnan(src.table["mag_u"].iloc[1])
+    with pytest.raises(InputError, match="error, drop or flag"):
+        open_source({**cfg, "non_detection": "ignore"})
+
+
 def test_catalogue_real_sdss_mgs_text():
     if not os.path.exists(MGS):
         pytest.skip("real SDSS MGS catalogue not present")

@@ -10,6 +10,7 @@ import torch.nn as nn
 from photoz_debias.errors import InputError
 from photoz_debias.labels import combined_density
 from photoz_debias.networks import (
+    AvgPool2x2Sum,
     MLPTrunk,
     MultiChannelUnit,
     NetP,
@@ -74,6 +75,14 @@ def test_tf_same_avgpool_matches_hand_example():
     # the tempting PyTorch idiom counts the explicit zeros: corner 9/4, not 9
     wrong = nn.AvgPool2d(2, stride=1, count_include_pad=False)(nn.ZeroPad2d((0, 1, 0, 1))(x))
     assert wrong[0, 0, 2, 2] == pytest.approx(9 / 4)
+
+
+def test_fast_cpu_pool_equals_average_pooling():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert torch.equal(AvgPool2x2Sum()(x)[0, 0], torch.tensor([[(0 + 1 + 4 + 5) / 4, (2 + 3 + 6 + 7) / 4],
+                                                              [(8 + 9 + 12 + 13) / 4, (10 + 11 + 14 + 15) / 4]]))
+    y = torch.randn(3, 4, 8, 8)
+    assert torch.allclose(AvgPool2x2Sum()(y), nn.AvgPool2d(2)(y), atol=1e-6)
 
 
 def test_init_prelu_zero_bias_and_xavier(netp):

@@ -59,3 +59,13 @@ def test_bad_input():
         knn_photo_z(mags, z, mags, k=5, features="mags+colours")
     with pytest.raises(InputError):
         knn_photo_z(mags, z, mags[:, :4])
+
+
+def test_fill_non_detections_uses_the_faintest_detection_of_the_reference():
+    from photoz_debias.peers import fill_non_detections
+
+    train = np.array([[20.0, 18.0], [22.5, 19.0], [np.nan, 18.5]])
+    test = np.array([[np.nan, 17.0], [21.0, np.nan]])
+    out = fill_non_detections(test, train)
+    np.testing.assert_array_equal(out, [[22.5, 17.0], [21.0, 19.0]])
+    np.testing.assert_array_equal(fill_non_detections(train)[2], [22.5, 18.5])

@@ -74,7 +74,18 @@ def sample_views(batch: int, generator: torch.Generator, device=None) -> torch.T
     device = generator.device if device is None else device
     k = torch.randint(0, 4, (batch,), generator=generator, device=device)
     flip = torch.randint(0, 3, (batch,), generator=generator, device=device)
-    return OUTCOME_TO_VIEW.to(device)[k, flip]
+    return _on_device(OUTCOME_TO_VIEW, device)[k, flip]
+
+
+_TABLE_CACHE: dict[str, torch.Tensor] = {}
+
+
+def _on_device(table: torch.Tensor, device) -> torch.Tensor:
+    """The outcome table on ``device``, copied once (no host-to-device copy per batch)."""
+    key = str(device)
+    if key not in _TABLE_CACHE:
+        _TABLE_CACHE[key] = table.to(device)
+    return _TABLE_CACHE[key]
 
 
 _INDEX_CACHE: dict[tuple[int, str], torch.Tensor] = {}

@@ -28,7 +28,9 @@ Non-detections
 --------------
 A magnitude (``mag_<band>``) that is NaN/inf or has ``|m| >= 90`` (the 99 / -99 / -9999
 sentinels) is a non-detection.  ``non_detection: error`` (default) rejects the input naming the
-first such galaxy; ``non_detection: drop`` leaves those galaxies out and logs how many.  ``r_mag``
+first such galaxy; ``non_detection: drop`` leaves those galaxies out and logs how many;
+``non_detection: flag`` keeps them with NaN in the non-detected magnitudes (for image layouts,
+where the magnitudes only feed the kNN peer; the synthetic CFHTLS-like survey uses it).  ``r_mag``
 is checked later against ``valid_range.r`` by :func:`validate_labels`: a NaN or negative r is
 rejected (the authors replaced it by max(r); we do not).
 
@@ -284,10 +286,11 @@ def _check_ids(table: pd.DataFrame, file: str, src):
 
 
 def _non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dict) -> np.ndarray:
-    """Boolean keep-mask after the non-detection policy (``error`` raises, ``drop`` drops)."""
-    if policy not in ("error", "drop"):
+    """Boolean keep-mask after the non-detection policy (``error`` raises, ``drop`` drops,
+    ``flag`` keeps the galaxy with the non-detected magnitudes set to NaN)."""
+    if policy not in ("error", "drop", "flag"):
         raise InputError(f"non_detection {policy!r}", file=file, field="non_detection",
-                         expected="error or drop")
+                         expected="error, drop or flag")
     bad = np.zeros(len(table), bool)
     first = None
     for b in bands:
@@ -307,6 +310,16 @@ def _non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: di
             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
             field=used[c] if isinstance(used.get(c), str) else c,
             expected="finite magnitudes with |m| < 90, or non_detection: drop")
+    if bad.any() and policy == "flag":
+        for b in bands:
+            c = f"mag_{b}"
+            if c in table:
+                m = table[c].to_numpy(np.float64)
+                nd = ~np.isfinite(m) | (np.abs(m) >= NON_DETECTION_ABS)
+                table.loc[nd, c] = np.nan
+        log.info("%s: %d galaxies have a non-detected magnitude, kept with NaN there "
+                 "(non_detection: flag)", file, int(bad.sum()))
+        return np.ones(len(table), bool)
     if bad.any():
         log.info("%s: dropped %d galaxies with a non-detection (non_detection: drop)",
                  file, int(bad.sum()))
@@ -701,8 +714,10 @@ def open_source(source_cfg: dict, base_dir: str | None = None) -> Source:
             cfg = {"layout": "npz", "path": "sdss.npz", **{k: v for k, v in cfg.items()
                                                            if k in ("columns",)}}
         else:
+            # deep fields: faint high-z galaxies drop out of u (the Lyman break); their
+            # magnitudes only feed the kNN peer, so keep the galaxies (NaN magnitudes)
             cfg = {"layout": "generic", "images": "stamps.npy", "catalogue": "catalogue.parquet",
-                   "axis_order": "NCHW", "pixel_scale_arcsec": 0.187,
+                   "axis_order": "NCHW", "pixel_scale_arcsec": 0.187, "non_detection": "flag",
                    **{k: v for k, v in cfg.items() if k in ("columns",)}}
         layout = cfg["layout"]
     openers = {"npz": _open_npz, "per_galaxy": _open_per_galaxy, "generic": _open_generic,

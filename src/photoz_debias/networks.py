@@ -64,6 +64,18 @@ class AvgPoolSame2x2(nn.Module):
         return avg_pool_same_2x2(x)
 
 
+class AvgPool2x2Sum(nn.Module):
+    """2x2 stride-2 average pooling as two strided additions (even H and W).
+
+    Same values as ``nn.AvgPool2d(2)``; on the CPU its forward and backward run 2-8 times
+    faster than the native pooling kernel, which dominated NetCPU's step time.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x[..., 0::2, :] + x[..., 1::2, :]
+        return 0.25 * (y[..., 0::2] + y[..., 1::2])
+
+
 class Inception(nn.Module):
     """Inception module of Net_P (Pasquet et al. 2019; method.md "Networks").
 
@@ -157,7 +169,7 @@ class NetT(nn.Module):
     [176 ch], avgpool (16x16); inception(48, 64) x2 [240], avgpool (8x8); inception(64, 92)
     x2 [340], avgpool (4x4); inception(64, 92) without 5x5 [248]; flatten (4*4*248 = 3,968)
     + E(B-V); FC 1024 ReLU; FC 1024 ReLU (D = 1024).  About 6.3M parameters against
-    Net_P's 25.7M (trunks only), 12 convolutional stages against 7.
+    Net_P's 25.6M (trunks only); 16 convolutions on the longest path against Net_P's 11.
     """
 
     def __init__(self, n_bands: int = 5, stamp: int = 64):
@@ -209,24 +221,26 @@ class NetCPU(nn.Module):
     still learning colours and sizes well enough for the paper's biases to show.
     2x2 average pool (64 -> 32 px; the galaxies are well sampled), conv 3x3 -> 16, avgpool
     (16 px), conv 3x3 -> 32, avgpool (8 px), conv 3x3 -> 64, conv 3x3 -> 64 (PReLU
-    throughout); features = global average of the 8x8 maps (64) and the central 2x2 cells
-    (256, where the target galaxy sits: keeps a little spatial information and is closed
-    under the dihedral augmentation as a set); + E(B-V); FC ``rep_dim`` ReLU x2 (D = 256 by
-    default).
+    throughout; ``widths`` sets the four channel counts); features = global average of the
+    8x8 maps (64) and the central 2x2 cells (256, where the target galaxy sits: keeps a
+    little spatial information and is closed under the dihedral augmentation as a set);
+    + E(B-V); FC ``rep_dim`` ReLU x2 (D = 256 by default).  Pooling uses
+    ``AvgPool2x2Sum`` (same values as ``nn.AvgPool2d(2)``, faster on the CPU).
     """
 
-    def __init__(self, n_bands: int = 5, rep_dim: int = 256):
+    def __init__(self, n_bands: int = 5, rep_dim: int = 256, widths: tuple[int, int, int, int] = (16, 32, 64, 64)):
         super().__init__()
+        w1, w2, w3, w4 = widths
         self.body = nn.Sequential(
-            nn.AvgPool2d(2),
-            ConvPReLU(n_bands, 16, 3),
-            nn.AvgPool2d(2),
-            ConvPReLU(16, 32, 3),
-            nn.AvgPool2d(2),
-            ConvPReLU(32, 64, 3),
-            ConvPReLU(64, 64, 3),
+            AvgPool2x2Sum(),
+            ConvPReLU(n_bands, w1, 3),
+            AvgPool2x2Sum(),
+            ConvPReLU(w1, w2, 3),
+            AvgPool2x2Sum(),
+            ConvPReLU(w2, w3, 3),
+            ConvPReLU(w3, w4, 3),
         )
-        self.fc = FCHead(64 + 4 * 64 + 1, (rep_dim, rep_dim))
+        self.fc = FCHead(5 * w4 + 1, (rep_dim, rep_dim))
         self.rep_dim = rep_dim
 
     def forward(self, x: torch.Tensor, ebv: torch.Tensor) -> torch.Tensor:

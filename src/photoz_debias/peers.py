@@ -148,3 +148,23 @@ def knn_photo_z(
         rhs = np.einsum("nki,nk->ni", design, z[idx])
         out[s : s + chunk] = np.linalg.solve(gram, rhs[..., None])[:, 0, 0]
     return out
+
+
+def fill_non_detections(mags: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Replace non-detected (NaN) magnitudes by the faintest detected magnitude of that band.
+
+    A crude upper-limit stand-in so that the kNN peer can place drop-outs (e.g. u-band
+    non-detections of high-redshift galaxies) next to faint galaxies instead of failing.
+
+    Parameters
+    ----------
+    mags : (N, B) magnitudes with NaN for non-detections.
+    reference : (M, B) magnitudes whose faintest detected value per band is the fill value
+        (default: ``mags`` itself); pass the training set so train and test are filled alike.
+    """
+    mags = np.array(mags, dtype=np.float64)
+    ref = mags if reference is None else np.asarray(reference, dtype=np.float64)
+    fill = np.nanmax(np.where(np.isfinite(ref), ref, np.nan), axis=0)
+    bad = ~np.isfinite(mags)
+    mags[bad] = np.broadcast_to(fill, mags.shape)[bad]
+    return mags

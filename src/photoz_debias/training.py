@@ -288,10 +288,11 @@ class TrainStep:
                 group["lr"] = torch.tensor(float(group["lr"]), device=device)
 
     def __call__(self, batch) -> None:
+        # drop last step's gradients before a CUDA-graph replay reuses their memory
+        self.optimizer.zero_grad(set_to_none=True)
         if self.cudagraphs:
             torch.compiler.cudagraph_mark_step_begin()
         loss = self.loss_fn(*batch)
-        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.loss_sum += loss.detach()

@@ -1,14 +1,12 @@
 # Step 4 (Sect. 3.2.4): calibration in photometric-redshift space, per test sample of the
 # Fig. 9 experiment (config calibrate.test_samples).
 
-PART_DIR = "results/{dataset}/{net}/{part}"
-
 
 rule calibrate_step4:
     input:
-        estimates=PART_DIR + "/estimates.parquet",
+        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
     output:
-        PART_DIR + "/step4/{sample}.parquet",
+        "results/{dataset}/{net}/{part}/step4/{sample}.parquet",
     log:
         "logs/{dataset}/{net}/{part}/calibrate_step4_{sample}.log",
     benchmark:

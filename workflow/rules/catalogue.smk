@@ -5,10 +5,10 @@
 rule catalogue:
     input:
         stamps="results/{dataset}/stamps.h5",
-        estimates=PART_DIR + "/estimates.parquet",
-        step4=PART_DIR + "/step4/unmodified.parquet",
+        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
+        step4="results/{dataset}/{net}/{part}/step4/unmodified.parquet",
     output:
-        PART_DIR + "/catalogue.parquet",
+        "results/{dataset}/{net}/{part}/catalogue.parquet",
     log:
         "logs/{dataset}/{net}/{part}/catalogue.log",
     benchmark:
@@ -27,14 +27,14 @@ rule catalogue:
 
 rule metrics:
     input:
-        catalogue=PART_DIR + "/catalogue.parquet",
+        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
         error_curves=seed_files(
             "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
         ),
     output:
-        metrics=PART_DIR + "/metrics.parquet",
-        table_md=PART_DIR + "/tables/appendix_e.md",
-        table_csv=PART_DIR + "/tables/appendix_e.csv",
+        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
+        table_md="results/{dataset}/{net}/{part}/tables/appendix_e.md",
+        table_csv="results/{dataset}/{net}/{part}/tables/appendix_e.csv",
     log:
         "logs/{dataset}/{net}/{part}/metrics.log",
     benchmark:
@@ -54,13 +54,13 @@ rule metrics:
 
 rule metrics_step4_experiment:
     input:
-        estimates=PART_DIR + "/estimates.parquet",
-        step4=PART_DIR + "/step4/{sample}.parquet",
+        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
+        step4="results/{dataset}/{net}/{part}/step4/{sample}.parquet",
         error_curves=seed_files(
             "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
         ),
     output:
-        PART_DIR + "/step4/metrics_{sample}.parquet",
+        "results/{dataset}/{net}/{part}/step4/metrics_{sample}.parquet",
     log:
         "logs/{dataset}/{net}/{part}/metrics_step4_{sample}.log",
     benchmark:

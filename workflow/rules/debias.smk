@@ -1,14 +1,12 @@
 # Steps 2 and 3 (Sects. 3.2.2-3.2.3): only the redshift heads are trained, on the cached
 # Step 1 representations, so no image passes through the CNN from here on.
 
-SEED_DIR = "results/{dataset}/{net}/seed{seed}"
-
 
 rule select_balanced_subset:
     input:
         stamps="results/{dataset}/stamps.h5",
     output:
-        SEED_DIR + "/{part}/balanced_subset.parquet",
+        "results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/select_balanced_subset.log",
     benchmark:
@@ -30,11 +28,11 @@ rule select_balanced_subset:
 rule train_step2:
     input:
         stamps="results/{dataset}/stamps.h5",
-        representations=SEED_DIR + "/representations.h5",
-        step1=SEED_DIR + "/step1.pt",
-        subset=SEED_DIR + "/{part}/balanced_subset.parquet",
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        subset="results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
     output:
-        SEED_DIR + "/{part}/step2.pt",
+        "results/{dataset}/{net}/seed{seed}/{part}/step2.pt",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step2.log",
     benchmark:
@@ -57,14 +55,14 @@ rule train_step2:
 rule fit_soft_labels:
     input:
         stamps="results/{dataset}/stamps.h5",
-        representations=SEED_DIR + "/representations.h5",
-        step1=SEED_DIR + "/step1.pt",
-        heads=SEED_DIR + "/{part}/step2.pt",
-        subset=SEED_DIR + "/{part}/balanced_subset.parquet",
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        heads="results/{dataset}/{net}/seed{seed}/{part}/step2.pt",
+        subset="results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
     output:
-        soft_labels=SEED_DIR + "/{part}/soft_labels.parquet",
-        error_curves=SEED_DIR + "/{part}/error_curves.parquet",
-        predictions=SEED_DIR + "/{part}/step2_predictions.parquet",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
+        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet",
+        predictions="results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels.log",
     benchmark:
@@ -87,12 +85,12 @@ rule fit_soft_labels:
 rule fit_soft_labels_no_step2:
     input:
         stamps="results/{dataset}/stamps.h5",
-        representations=SEED_DIR + "/representations.h5",
-        step1=SEED_DIR + "/step1.pt",
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
     output:
-        soft_labels=SEED_DIR + "/{part}/soft_labels_no_step2.parquet",
-        error_curves=SEED_DIR + "/{part}/error_curves_no_step2.parquet",
-        predictions=SEED_DIR + "/{part}/step1_predictions.parquet",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
+        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_no_step2.parquet",
+        predictions="results/{dataset}/{net}/seed{seed}/{part}/step1_predictions.parquet",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels_no_step2.log",
     benchmark:
@@ -115,13 +113,13 @@ rule fit_soft_labels_no_step2:
 rule train_step3:
     input:
         stamps="results/{dataset}/stamps.h5",
-        representations=SEED_DIR + "/representations.h5",
-        step1=SEED_DIR + "/step1.pt",
-        soft_labels=SEED_DIR + "/{part}/soft_labels.parquet",
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
     output:
-        step3=SEED_DIR + "/{part}/step3.pt",
-        step3a=SEED_DIR + "/{part}/step3a.pt",
-        step3b=SEED_DIR + "/{part}/step3b.pt",
+        step3="results/{dataset}/{net}/seed{seed}/{part}/step3.pt",
+        step3a="results/{dataset}/{net}/seed{seed}/{part}/step3a.pt",
+        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3.log",
     benchmark:
@@ -145,11 +143,11 @@ rule train_step3:
 use rule train_step3 as train_step3_no_step2 with:
     input:
         stamps="results/{dataset}/stamps.h5",
-        representations=SEED_DIR + "/representations.h5",
-        step1=SEED_DIR + "/step1.pt",
-        soft_labels=SEED_DIR + "/{part}/soft_labels_no_step2.parquet",
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
     output:
-        step3_no_step2=SEED_DIR + "/{part}/step3_no_step2.pt",
+        step3_no_step2="results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3_no_step2.log",
     benchmark:
@@ -165,14 +163,18 @@ use rule train_step3 as train_step3_no_step2 with:
 rule ensemble:
     input:
         stamps="results/{dataset}/stamps.h5",
-        baseline=seed_files(SEED_DIR + "/baseline_test.h5"),
-        representations=seed_files(SEED_DIR + "/representations.h5"),
-        step1=seed_files(SEED_DIR + "/step1.pt"),
-        step2=seed_files(SEED_DIR + "/{part}/step2.pt"),
-        step3=seed_files(SEED_DIR + "/{part}/step3.pt"),
-        step3a=seed_files(SEED_DIR + "/{part}/step3a.pt"),
-        step3b=seed_files(SEED_DIR + "/{part}/step3b.pt"),
-        step3_no_step2=seed_files(SEED_DIR + "/{part}/step3_no_step2.pt"),
+        baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
+        representations=seed_files(
+            "results/{dataset}/{net}/seed{seed}/representations.h5"
+        ),
+        step1=seed_files("results/{dataset}/{net}/seed{seed}/step1.pt"),
+        step2=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step2.pt"),
+        step3=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3.pt"),
+        step3a=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3a.pt"),
+        step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
+        step3_no_step2=seed_files(
+            "results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt"
+        ),
     output:
         densities="results/{dataset}/{net}/{part}/densities.h5",
         estimates="results/{dataset}/{net}/{part}/estimates.parquet",

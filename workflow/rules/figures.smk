@@ -2,8 +2,6 @@
 # and fit artefacts, and take their style from config `figures` through params, so a
 # style change reruns these rules and nothing upstream.
 
-FIG_DIR = "results/{dataset}/figures"
-
 
 rule figures:
     input:
@@ -15,7 +13,7 @@ rule plot_example_stamps:
         "results/{dataset}/stamps.h5",
     output:
         report(
-            FIG_DIR + "/example_stamps.png",
+            "results/{dataset}/figures/example_stamps.png",
             caption="../report/example_stamps.rst",
             category="Data",
             labels={"dataset": "{dataset}", "figure": "example stamps"},
@@ -37,7 +35,7 @@ rule plot_realism:
         "results/{dataset}/stamps.h5",
     output:
         report(
-            FIG_DIR + "/realism.png",
+            "results/{dataset}/figures/realism.png",
             caption="../report/realism.rst",
             category="Data",
             labels={"dataset": "{dataset}", "figure": "realism vs SDSS MGS"},
@@ -58,7 +56,7 @@ rule plot_realism:
 rule plot_fig03_grid:
     output:
         report(
-            FIG_DIR + "/fig03_grid.png",
+            "results/{dataset}/figures/fig03_grid.png",
             caption="../report/fig03.rst",
             category="Method",
             labels={"dataset": "{dataset}", "figure": "Fig. 3"},
@@ -86,7 +84,7 @@ rule plot_fig04_balancing:
         ),
     output:
         report(
-            FIG_DIR + "/fig04_balancing_{net}_{part}.png",
+            "results/{dataset}/figures/fig04_balancing_{net}_{part}.png",
             caption="../report/fig04.rst",
             category="Step 2",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 4"},
@@ -117,7 +115,7 @@ rule plot_fig05_soft_label:
         ),
     output:
         report(
-            FIG_DIR + "/fig05_soft_label_{net}_{part}.png",
+            "results/{dataset}/figures/fig05_soft_label_{net}_{part}.png",
             caption="../report/fig05.rst",
             category="Step 3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 5"},
@@ -138,11 +136,11 @@ rule plot_fig05_soft_label:
 
 rule plot_fig06_residuals:
     input:
-        metrics=PART_DIR + "/metrics.parquet",
-        catalogue=PART_DIR + "/catalogue.parquet",
+        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
+        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
     output:
         report(
-            FIG_DIR + "/fig06_residuals_{net}_{part}.png",
+            "results/{dataset}/figures/fig06_residuals_{net}_{part}.png",
             caption="../report/fig06.rst",
             category="Steps 1-3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Figs. 6-7"},
@@ -163,10 +161,10 @@ rule plot_fig06_residuals:
 
 rule plot_fig08_zphot_zspec:
     input:
-        catalogue=PART_DIR + "/catalogue.parquet",
+        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
     output:
         report(
-            FIG_DIR + "/fig08_zphot_zspec_{net}_{part}.png",
+            "results/{dataset}/figures/fig08_zphot_zspec_{net}_{part}.png",
             caption="../report/fig08.rst",
             category="Steps 1-3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 8"},
@@ -188,10 +186,12 @@ rule plot_fig08_zphot_zspec:
 
 rule plot_fig09_calibration:
     input:
-        metrics=experiment_files(PART_DIR + "/step4/metrics_{sample}.parquet"),
+        metrics=experiment_files(
+            "results/{dataset}/{net}/{part}/step4/metrics_{sample}.parquet"
+        ),
     output:
         report(
-            FIG_DIR + "/fig{num}_calibration_{net}_{part}.png",
+            "results/{dataset}/figures/fig{num}_calibration_{net}_{part}.png",
             caption="../report/fig09.rst",
             category="Step 4",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. {num}"},
@@ -214,11 +214,11 @@ rule plot_fig09_calibration:
 
 rule plot_figB1_estimates:
     input:
-        metrics=PART_DIR + "/metrics.parquet",
-        catalogue=PART_DIR + "/catalogue.parquet",
+        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
+        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
     output:
         report(
-            FIG_DIR + "/figB1_estimates_{net}_{part}.png",
+            "results/{dataset}/figures/figB1_estimates_{net}_{part}.png",
             caption="../report/figB1.rst",
             category="Appendices",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. B.1"},
@@ -247,7 +247,7 @@ rule plot_figC1_expected_residuals:
         ),
     output:
         report(
-            FIG_DIR + "/figC1_expected_residuals_{net}_{part}.png",
+            "results/{dataset}/figures/figC1_expected_residuals_{net}_{part}.png",
             caption="../report/figC1.rst",
             category="Appendices",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. C.1"},

@@ -8,7 +8,7 @@ from _common import start
 from photoz_debias.catalogue import catalogue_columns, write_catalogue
 from photoz_debias.ensemble import METHODS
 from photoz_debias.io import part_mask, read_labels
-from photoz_debias.peers import knn_photo_z
+from photoz_debias.peers import fill_non_detections, knn_photo_z
 
 sm = snakemake  # noqa: F821
 log = start(sm)
@@ -23,10 +23,9 @@ mags = [f"mag_{b}" for b in "ugriz"]
 extra = labels.set_index("id")
 if all(c in labels for c in mags):
     train = labels[(labels["split"] == 0) & part_mask(labels, p.part)]
-    test_mags = extra.loc[cat["id"], mags].to_numpy()
-    cat["knn_z"] = knn_photo_z(
-        train[mags].to_numpy(), train["z_spec"].to_numpy(), test_mags, k=p.knn["k"]
-    )
+    train_mags = fill_non_detections(train[mags].to_numpy())
+    test_mags = fill_non_detections(extra.loc[cat["id"], mags].to_numpy(), train_mags)
+    cat["knn_z"] = knn_photo_z(train_mags, train["z_spec"].to_numpy(), test_mags, k=p.knn["k"])
 else:
     log.info("no ugriz magnitudes in the input: the kNN peer is left out")
 for c in ("photoz_survey", "z_true"):

@@ -40,6 +40,8 @@ PETROSIAN_FRACTION_DISK = 0.98
 # The Shen et al. (2003) relation gives the r-band half-light radius of the whole galaxy;
 # bulges are more compact than disks.  These ratios keep the composite half-light radius
 # close to the relation's value for any bulge fraction.
+FAINTEST_MAG = 60.0
+
 BULGE_HLR_RATIO = 0.6
 DISK_HLR_RATIO = 1.1
 
@@ -188,6 +190,12 @@ def dirichlet(rng: np.random.Generator, z: np.ndarray, alpha0, alpha1, weight) -
     return c / c.sum(axis=1, keepdims=True)
 
 
+def kumaraswamy_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Quantile of the Kumaraswamy(a, b) distribution on [0, 1], a Beta-like law with a
+    closed-form inverse: ``x = (1 - (1 - u)^(1/b))^(1/a)`` (used for bulge-to-total)."""
+    return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
+
+
 def shen_size_kpc(M_r: np.ndarray, bt: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
     """Half-light radius in kpc from the Shen et al. (2003) size-luminosity relation.
 
@@ -260,9 +268,8 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
 
     c_bulge = dirichlet(rng, z, *p.dirichlet_bulge)
     c_disk = dirichlet(rng, z, *p.dirichlet_disk)
-    bt_b = np.where(
-        red, rng.beta(*p.bt_beta_red, size=n), rng.beta(*p.bt_beta_blue, size=n)
-    )
+    u_bt = rng.random(n)
+    bt_b = np.where(red, kumaraswamy_quantile(u_bt, *p.bt_red), kumaraswamy_quantile(u_bt, *p.bt_blue))
 
     # Masses so that bulge + disk has the sampled rest-frame B luminosity, split bt_b : 1 - bt_b.
     tB = template_absolute_maggies("bessell-B")
@@ -276,9 +283,13 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
     f_bulge = observed_maggies(c_bulge, z, grid) * (mass_bulge * scale)[:, None]
     f_disk = observed_maggies(c_disk, z, grid) * (mass_disk * scale)[:, None]
     f_tot = f_bulge + f_disk
+    # Beyond z ~ 3.5 the IGM blanks the u band: floor the flux at magnitude FAINTEST_MAG
+    # (a noiseless catalogue value; the stamp shows only noise there).
+    floor = 10.0 ** (-0.4 * FAINTEST_MAG)
     for k, b in enumerate(p.bands):
-        df[f"mag_{b}"] = -2.5 * np.log10(f_tot[:, k])
-        df[f"bt_{b}"] = f_bulge[:, k] / f_tot[:, k]
+        ok = f_tot[:, k] > floor
+        df[f"mag_{b}"] = -2.5 * np.log10(np.where(ok, f_tot[:, k], floor))
+        df[f"bt_{b}"] = np.where(ok, f_bulge[:, k] / np.where(ok, f_tot[:, k], 1.0), 0.5)
 
     tR = template_absolute_maggies("sdss2010-r")
     df["M_r"] = -2.5 * np.log10(mass_bulge * (c_bulge @ tR) + mass_disk * (c_disk @ tR))

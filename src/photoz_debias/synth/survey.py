@@ -51,24 +51,23 @@ class _SurveyBase:
     Om0: float = 0.3
     # Red / blue Schechter LFs in rest-frame Bessell B (SkyPy standard model, Herbel et al.
     # 2017): M*(z) = a z + b; phi*(z) = A exp(-z / tau) [Mpc^-3]; alpha.
-    lf_red: tuple = ((-0.70798041, -20.37196157), (0.0035097, 1.41649), -0.5)
-    lf_blue: tuple = ((-0.9408582, -20.40492365), (0.00370253, 9.73858), -1.3)
+    lf_red: tuple = ((-0.70798041, -20.2682), (0.00430081, 1.41649), -0.5)
+    lf_blue: tuple = ((-0.9408582, -19.9012), (0.00370253, 9.73858), -1.3)
     # Dirichlet (alpha0, alpha1, weight) of the kcorrect coefficients: bulges take the red
-    # family, disks the blue family (Herbel et al. 2017 values, weights recalibrated on the
-    # SDSS MGS colours, see realism.py).
+    # family, disks the blue family (alphas of Herbel et al. 2017; weights recalibrated).
     dirichlet_bulge: tuple = (
         (2.461, 2.358, 2.568, 2.268, 2.402),
         (2.410, 2.340, 2.200, 2.540, 2.464),
-        (3.84e09, 1.57e06, 3.91e08, 4.66e10, 3.03e07),
+        (5.004e+10, 3892, 9.692e+05, 2.422e+11, 8.189e+04),
     )
     dirichlet_disk: tuple = (
         (2.079, 3.524, 1.917, 1.992, 2.536),
         (2.265, 3.862, 1.921, 1.685, 2.480),
-        (3.47e09, 3.31e06, 2.13e09, 1.64e10, 1.01e09),
+        (1.756e+10, 2.404e+04, 8.593e+11, 3.172e+10, 1.667e+07),
     )
-    # Bulge-to-total (rest-frame B light) Beta(a, b) for the red and the blue LF.
-    bt_beta_red: tuple = (6.0, 2.0)
-    bt_beta_blue: tuple = (1.2, 6.0)
+    # Bulge-to-total (rest-frame B light) ~ Kumaraswamy(a, b) for the red and the blue LF.
+    bt_red: tuple = (6.727, 0.712)
+    bt_blue: tuple = (1.051, 5.286)
     # Shen et al. (2003) size-luminosity relations with M = rest-frame r absolute magnitude:
     # late (alpha, beta, gamma, M0, sigma1, sigma2), early (a, b, M0, sigma1, sigma2).
     size_late: tuple = (0.21, 0.53, -1.31, -20.52, 0.48, 0.25)

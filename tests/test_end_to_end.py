@@ -1,0 +1,108 @@
+"""A tiny run of the whole DAG (both synthetic surveys, two seeds, a few iterations), then the
+things a user relies on: catalogues with every method, metrics, figures, the report, and
+figure regeneration that touches nothing upstream."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "config" / "config.yaml"
+METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir, *args, config=TINY):
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(workdir), "--configfile", str(config), "--workflow-profile", "none",
+         *args],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny")
+    res = snakemake(work, "--cores", "2", "--resources", "gpu=1")
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    return work
+
+
+def catalogues(work):
+    return sorted(work.glob("results/*/*/*/catalogue.parquet"))
+
+
+def test_catalogues_have_every_method_for_every_part(tiny_run):
+    cats = catalogues(tiny_run)
+    parts = {(c.parents[2].name, c.parent.name) for c in cats}
+    assert parts == {("sdss", "all"), ("cfhtls", "deep"), ("cfhtls", "wide")}
+    for c in cats:
+        df = pd.read_parquet(c)
+        assert len(df) > 0 and df["id"].is_unique
+        for m in METHODS:
+            for e in ("zmode", "zmean", "zmedian", "zerr"):
+                assert np.isfinite(df[f"{m}_{e}"]).all(), (c, m, e)
+        assert np.isfinite(df["step4_zmode"]).all()
+        assert "knn_z" in df
+
+
+def test_cfhtls_parts_hold_only_their_field_and_hq(tiny_run):
+    for part, field in (("deep", "DEEP"), ("wide", "WIDE")):
+        df = pd.read_parquet(tiny_run / f"results/cfhtls/netcpu/{part}/catalogue.parquet")
+        assert set(df["field"]) == {field} and set(df["quality"]) == {"HQ"}
+
+
+def test_metrics_and_tables(tiny_run):
+    m = pd.read_parquet(tiny_run / "results/sdss/netcpu/all/metrics.parquet")
+    assert list(m.columns) == ["method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error"]
+    slopes = m[(m.metric == "slope_high") & (m.estimate == "zmode")]
+    assert set(slopes.method) >= {"baseline", "step3"}
+    assert (tiny_run / "results/sdss/netcpu/all/tables/appendix_e.md").read_text().count("|") > 20
+
+
+def test_every_figure_exists(tiny_run):
+    pngs = {p.name for p in tiny_run.glob("results/**/figures/*.png")}
+    for name in ("fig03_grid.png", "example_stamps.png", "fig06_residuals_netcpu_all.png",
+                 "fig08_zphot_zspec_netcpu_wide.png", "fig09_calibration_netcpu_all.png",
+                 "fig11_tomography.png", "fig12_peers.png", "figC1_expected_residuals_netcpu_all.png",
+                 "fig04_balancing_netcpu_deep.png", "fig05_soft_label_netcpu_all.png",
+                 "figB1_estimates_netcpu_all.png"):
+        assert name in pngs, name
+
+
+def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["figures"]["dpi"] = cfg["figures"]["dpi"] + 10
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tiny_run, "-n", "--cores", "1", "--replace-workflow-config", config=changed)
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = dict(
+        line.split() for line in res.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    )
+    counts.pop("total", None)
+    counts.pop("all", None)
+    assert counts, res.stdout[-2000:]
+    assert all(rule.startswith("plot_") for rule in counts), counts
+
+
+def test_report_builds(tiny_run):
+    res = snakemake(tiny_run, "--report", "report.html")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text(errors="ignore")
+    assert "Fig. 6" in html or "fig06" in html
+
+
+def test_rerun_is_a_no_op(tiny_run):
+    res = snakemake(tiny_run, "-n", "--cores", "1")
+    assert res.returncode == 0
+    assert "Nothing to be done" in res.stdout + res.stderr

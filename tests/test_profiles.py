@@ -1,0 +1,75 @@
+"""The workstation and SLURM profiles and the paper-scale configurations, by dry runs."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "config" / "config.yaml"
+GPU_RULES = {"train_baseline", "train_step1", "predict_baseline", "represent"}
+
+
+def dry_run(*args, cwd):
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(cwd), *args],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout + res.stderr
+
+
+def job_resources(out):
+    """(rule, resources line) of every job a dry run prints."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if m:
+            res = re.search(r"resources: (.*)", block)
+            jobs.append((m.group(1), res.group(1) if res else ""))
+    return jobs
+
+
+def test_slurm_profile_requests_gpus_only_for_trunk_rules(tmp_path):
+    out = dry_run("--workflow-profile", str(ROOT / "profiles" / "slurm"),
+                  "--configfile", str(TINY), cwd=tmp_path)
+    jobs = job_resources(out)
+    assert {r for r, _ in jobs} >= GPU_RULES | {"train_step2", "train_step3", "metrics"}
+    for rule, res in jobs:
+        asks_gpu = re.search(r"\bgpu=1\b", res) is not None
+        assert asks_gpu == (rule in GPU_RULES), (rule, res)
+    train = [res for r, res in jobs if r == "train_step1"][0]
+    assert "runtime=720" in train and "cpus_per_gpu=8" in train
+
+
+def test_workstation_profile_limits_gpu_jobs(tmp_path):
+    out = dry_run("--workflow-profile", str(ROOT / "profiles" / "default"),
+                  "--configfile", str(TINY), "--cores", "4", cwd=tmp_path)
+    assert "train_step1" in out
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("paper-sdss", ["data/sdss/sdss.npz"]),
+        ("paper-cfhtls", ["data/cfhtls/labels.parquet", "data/cfhtls/train_index.npy",
+                          "data/cfhtls/test_index.npy", "data/cfhtls/stamps/"]),
+    ],
+)
+def test_paper_configs_dry_run(tmp_path, name, data):
+    # the dry run only needs the input paths to exist; the real data are not here
+    for d in data:
+        p = tmp_path / d
+        if d.endswith("/"):
+            p.mkdir(parents=True)
+        else:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch()
+    out = dry_run("--workflow-profile", "none", "--cores", "2", "--configfile",
+                  str(ROOT / "config" / f"{name}.yaml"), "--replace-workflow-config", cwd=tmp_path)
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, flags=re.M))
+    assert int(counts["train_step1"]) == 5 * (2 if name == "paper-sdss" else 1)
+    assert int(counts["train_baseline"]) == int(counts["train_step1"])
