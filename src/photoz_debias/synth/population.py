@@ -251,7 +251,7 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
             warnings.simplefilter("ignore")
             z, M = schechter_lf(
                 z_lf,
-                lambda zz, a=ms[0], b=ms[1]: a * zz + b,
+                lambda zz, a=ms[0], b=ms[1]: a * np.minimum(zz, p.lf_mstar_z_cap) + b,
                 lambda zz, a=phis[0], t=phis[1]: a * np.exp(-zz / t),
                 alpha,
                 m_lim,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .survey import publish
 
 MGS_COLUMNS = (
     "zs u g r i z u-g g-r r-i i-z eu eg er ei ez eu-g eg-r er-i ei-z".split()
@@ -168,7 +169,7 @@ def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=No
         os.close(fd)
         try:
             fig.savefig(tmp, dpi=120)
-            os.replace(tmp, path)
+            publish(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

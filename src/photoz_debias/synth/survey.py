@@ -51,23 +51,26 @@ class _SurveyBase:
     Om0: float = 0.3
     # Red / blue Schechter LFs in rest-frame Bessell B (SkyPy standard model, Herbel et al.
     # 2017): M*(z) = a z + b; phi*(z) = A exp(-z / tau) [Mpc^-3]; alpha.
-    lf_red: tuple = ((-0.70798041, -20.2682), (0.00430081, 1.41649), -0.5)
-    lf_blue: tuple = ((-0.9408582, -19.9012), (0.00370253, 9.73858), -1.3)
-    # Dirichlet (alpha0, alpha1, weight) of the kcorrect coefficients: bulges take the red
-    # family, disks the blue family (alphas of Herbel et al. 2017; weights recalibrated).
+    lf_red: tuple = ((-0.70798041, -20.37196157), (0.0035097, 1.41649), -0.5)
+    lf_blue: tuple = ((-0.9408582, -20.40492365), (0.00370253, 9.73858), -1.3)
+    # Dirichlet (alpha0, alpha1, weight) of the kcorrect coefficients (Herbel et al. 2017,
+    # SkyPy's standard values): bulges take the red family, disks the blue family.
     dirichlet_bulge: tuple = (
         (2.461, 2.358, 2.568, 2.268, 2.402),
         (2.410, 2.340, 2.200, 2.540, 2.464),
-        (5.004e+10, 3892, 9.692e+05, 2.422e+11, 8.189e+04),
+        (3.84e09, 1.57e06, 3.91e08, 4.66e10, 3.03e07),
     )
     dirichlet_disk: tuple = (
         (2.079, 3.524, 1.917, 1.992, 2.536),
         (2.265, 3.862, 1.921, 1.685, 2.480),
-        (1.756e+10, 2.404e+04, 8.593e+11, 3.172e+10, 1.667e+07),
+        (3.47e09, 3.31e06, 2.13e09, 1.64e10, 1.01e09),
     )
     # Bulge-to-total (rest-frame B light) ~ Kumaraswamy(a, b) for the red and the blue LF.
-    bt_red: tuple = (6.727, 0.712)
-    bt_blue: tuple = (1.051, 5.286)
+    bt_red: tuple = (4.0, 2.0)
+    bt_blue: tuple = (1.2, 6.0)
+    # M*(z) stops brightening beyond this redshift: the linear evolution of the SkyPy model
+    # is fitted at z < ~1.5 and, extrapolated, gives far too many bright z > 2 galaxies.
+    lf_mstar_z_cap: float = 1.2
     # Shen et al. (2003) size-luminosity relations with M = rest-frame r absolute magnitude:
     # late (alpha, beta, gamma, M0, sigma1, sigma2), early (a, b, M0, sigma1, sigma2).
     size_late: tuple = (0.21, 0.53, -1.31, -20.52, 0.48, 0.25)
@@ -122,6 +125,25 @@ class SDSSLikeSurvey(_SurveyBase):
     """
 
     filters: tuple = ("sdss2010-u", "sdss2010-g", "sdss2010-r", "sdss2010-i", "sdss2010-z")
+    lf_red: tuple = ((-0.70798041, -20.2682), (0.00430081, 1.41649), -0.5)
+    lf_blue: tuple = ((-0.9408582, -19.9012), (0.00370253, 9.73858), -1.3)
+    # Kcorrect Dirichlet weights, bulge-to-total laws, red phi* and both M* recalibrated
+    # on the real SDSS MGS (realism.py; Nelder-Mead on the median colours in six z bins,
+    # the median z and the median r): valid for z < 0.4 only, so the CFHTLS-like survey
+    # keeps SkyPy's standard values.
+    dirichlet_bulge: tuple = (
+        (2.461, 2.358, 2.568, 2.268, 2.402),
+        (2.410, 2.340, 2.200, 2.540, 2.464),
+        (5.004e+10, 3892, 9.692e+05, 2.422e+11, 8.189e+04),
+    )
+    dirichlet_disk: tuple = (
+        (2.079, 3.524, 1.917, 1.992, 2.536),
+        (2.265, 3.862, 1.921, 1.685, 2.480),
+        (1.756e+10, 2.404e+04, 8.593e+11, 3.172e+10, 1.667e+07),
+    )
+    # Bulge-to-total (rest-frame B light) ~ Kumaraswamy(a, b) for the red and the blue LF.
+    bt_red: tuple = (6.727, 0.712)
+    bt_blue: tuple = (1.051, 5.286)
     pixel_scale: float = 0.396
     zero_point: float = 22.5
     psf_fwhm: tuple = (1.53, 1.44, 1.32, 1.26, 1.29)
@@ -177,7 +199,7 @@ class CFHTLSLikeSurvey(_SurveyBase):
     wide_i_lim: float = 22.5
     deep_i_lim: float = 24.0
     deep_highz_i_lim: float = 25.0
-    deep_highz_weight: float = 0.5
+    deep_highz_weight: float = 0.15
     wide_lowz_weight: float = 0.35
     spec_softness: float = 0.15
     lr_fraction: tuple = (0.3, 0.25)
@@ -396,6 +418,14 @@ def _tmp_path(path: Path) -> Path:
     return Path(name)
 
 
+def publish(tmp, path) -> None:
+    """Give ``tmp`` the usual permissions (mkstemp makes it 0600) and move it onto ``path``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def sdss_labels(df: pd.DataFrame) -> np.ndarray:
     """The ``labels`` record array of layout (a)."""
     fields = [("id", np.int64), ("z", np.float64), ("EBV", np.float32), ("dered_petro_r", np.float32)]
@@ -432,10 +462,14 @@ def write_sdss_npz(path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> N
                 raise RuntimeError(f"cube has {written} galaxies, expected {n}")
             with zf.open("labels.npy", "w", force_zip64=True) as fh:
                 np.lib.format.write_array(fh, sdss_labels(df), allow_pickle=False)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _with_sentinel(mags: np.ndarray) -> np.ndarray:
+    return np.where(mags >= FAINTEST_MAG - 1e-3, np.float32(99.0), mags)
 
 
 def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> None:
@@ -452,7 +486,7 @@ def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, 
             raise RuntimeError(f"stamps has {i} galaxies, expected {n}")
         mm.flush()
         del mm
-        os.replace(tmp, stamps_path)
+        publish(tmp, stamps_path)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -464,14 +498,16 @@ def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, 
             "ebv": df["ebv"].to_numpy(np.float32),
             "field": df["field"].astype(str).to_numpy(),
             "quality": df["quality"].astype(str).to_numpy(),
-            **{f"mag_{b}": df[f"mag_{b}"].to_numpy(np.float32) for b in "ugriz"},
+            # IGM drop-outs (flux floored at FAINTEST_MAG) are written as the usual
+            # non-detection sentinel 99, as survey catalogues do
+            **{f"mag_{b}": _with_sentinel(df[f"mag_{b}"].to_numpy(np.float32)) for b in "ugriz"},
             "z_true": df["z_true"].to_numpy(np.float64),
         }
     )
     tmp = _tmp_path(catalogue_path)
     try:
         cat.to_parquet(tmp, index=False)
-        os.replace(tmp, catalogue_path)
+        publish(tmp, catalogue_path)
     finally:
         if tmp.exists():
             tmp.unlink()
