@@ -55,6 +55,12 @@ IDENTITY_VIEW = 0
 SUBSET_COLUMNS = ["id", "z_bin", "mag_row", "cell", "in_fit"]
 
 
+def _view_probs(reps, view_probs):
+    """The views' probabilities, or None for (N, D) representations: catalogue features
+    have no dihedral views, so there is one view and no augmentation."""
+    return None if np.ndim(reps) == 2 else view_probs
+
+
 def rows_of_ids(id_all: np.ndarray, ids: np.ndarray, file: str | None = None) -> np.ndarray:
     """Positions of ``ids`` in ``id_all`` (e.g. ``representations.h5`` ``id_train``)."""
     id_all = np.asarray(id_all)
@@ -148,7 +154,8 @@ def step2(
 
     Parameters
     ----------
-    reps : (N, 8, D) cached representations of the ``in_fit`` galaxies (8 dihedral views).
+    reps : (N, 8, D) cached representations of the ``in_fit`` galaxies (8 dihedral views),
+        or (N, D) in catalogue mode (one view: ``view_probs`` is then not used).
     z_spec, mag_row : (N,) their spectroscopic redshifts and magnitude rows.
     grid : the original redshift grid (hard one-hot labels at ``grid.bin_index(z_spec)``).
     heads_weight1, heads_bias1 : (m, n, D), (m, n) Step 1's redshift heads.
@@ -160,8 +167,8 @@ def step2(
     """
     labels = grid.bin_index(z_spec)
     lo, hi = activated_outputs(mag_row)
-    return train_heads(reps, view_probs, labels, labels, lo, hi, heads_weight1, heads_bias1,
-                       settings, log)
+    return train_heads(reps, _view_probs(reps, view_probs), labels, labels, lo, hi,
+                       heads_weight1, heads_bias1, settings, log)
 
 
 def densities_from_heads(reps: np.ndarray, heads_weight: np.ndarray, heads_bias: np.ndarray,
@@ -216,7 +223,8 @@ def step3(
     Parameters
     ----------
     reps : (N, 8, D) cached representations of the training galaxies (the ``in_fit``
-        galaxies; for Step 3\\2 those of the unbalanced selection).
+        galaxies; for Step 3\\2 those of the unbalanced selection), or (N, D) in catalogue
+        mode (one view: ``view_probs`` is then not used).
     ids, mag_row : (N,) their ids and magnitude rows.
     soft_label_table : the ``soft_labels.parquet`` table covering these galaxies.
     grid : the original grid; ``extension = (n_left, n_right)`` bins appended (Table 1:
@@ -233,8 +241,8 @@ def step3(
     label_lo, label_hi = sl.labels_from_table(soft_label_table, ids, mag_row, ext_grid, variant)
     lo, hi = activated_outputs(mag_row)
     w0, b0 = init_heads(n_outputs, ext_grid.n_bins, np.asarray(reps).shape[-1], settings.seed)
-    w, b, summary = train_heads(reps, view_probs, label_lo, label_hi, lo, hi, w0, b0,
-                                settings, log)
+    w, b, summary = train_heads(reps, _view_probs(reps, view_probs), label_lo, label_hi, lo, hi,
+                                w0, b0, settings, log)
     summary["variant"] = variant
     return w, b, summary, ext_grid
 

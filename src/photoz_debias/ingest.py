@@ -58,7 +58,11 @@ Layouts
     match.  ``pixel_scale_arcsec`` is required.  Stamps larger or smaller than 64 pixels are
     centre-cropped / zero-padded to 64; ``stamp_size``, when given, must match the file.
 (d) ``layout: catalogue`` -- photometry only (no images): ``catalogue`` (CSV, Parquet, FITS or
-    whitespace text with a ``#`` header).  ``text_columns`` names the columns of a text file
+    whitespace text with a ``#`` header), the split then drawn by the config; or, instead,
+    ``catalogue_train`` and ``catalogue_test``, two files in the same format and columns that
+    fix the split (``Source.split``, as the ``per_galaxy`` index arrays do).  The test file's
+    rows are numbered after the train file's (a default id is that joined row number), and
+    ids must be unique across both files.  ``text_columns`` names the columns of a text file
     whose header is wrong or missing (the SDSS MGS file of MLZ has 19 columns but an 18-name
     header: use ``[zs, u, g, r, i, z, u-g, g-r, r-i, i-z, eu, eg, er, ei, ez, eu-g, eg-r, er-i,
     ei-z]``).  ``bands`` (default ``ugriz``) and ``columns`` mapping ``mag_<band>`` (required),
@@ -577,7 +581,8 @@ class Source:
     table : pandas.DataFrame
         Standard columns (module docstring), index = source row.
     split : numpy.ndarray of uint8 or None
-        0 train / 1 test when the layout fixes the split (``per_galaxy``), else None.
+        0 train / 1 test when the layout fixes the split (``per_galaxy``; ``catalogue`` with
+        ``catalogue_train`` / ``catalogue_test``), else None.
     feature_names : list of str or None
         Catalogue mode: the MLP features, columns of the chunk tables.
     description : str
@@ -903,15 +908,51 @@ def catalogue_features(table: pd.DataFrame, bands) -> tuple[np.ndarray, list[str
 
 
 def _open_catalogue(cfg, base_dir):
-    path = _path(cfg, "catalogue", base_dir)
     bands = _bands(cfg)
-    raw = read_table(path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
-                     text_columns=cfg.get("text_columns"))
-    table, used, keep = _finish_table(raw, cfg, {}, bands, path, mags_required=True)
-    table = table[keep].copy()
+    pair = ("catalogue_train" in cfg, "catalogue_test" in cfg)
+    if any(pair) and ("catalogue" in cfg or not all(pair)):
+        raise InputError("source config gives " + ", ".join(
+                             k for k in ("catalogue", "catalogue_train", "catalogue_test")
+                             if k in cfg), field="catalogue_train",
+                         expected="either catalogue (one file, split drawn by the config) or "
+                                  "both catalogue_train and catalogue_test (the split)")
+    keys = ("catalogue_train", "catalogue_test") if all(pair) else ("catalogue",)
+    paths, tables, splits, used = [], [], [], {}
+    offset = 0
+    for value, key in enumerate(keys):
+        path = _path(cfg, key, base_dir)
+        raw = read_table(path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
+                         text_columns=cfg.get("text_columns"))
+        table, used, keep = _finish_table(raw, cfg, {}, bands, path, mags_required=True)
+        # Errors above name the file's own rows; in the joined table the test file's rows
+        # (and the default ids, which are rows) are numbered after the train file's.
+        table = table[keep].copy()
+        table.index = table.index + offset
+        if used.get("id") == "row index":
+            table["id"] = table["id"] + offset
+        offset += len(raw)
+        paths.append(path)
+        tables.append(table)
+        splits.append(np.full(len(table), value, np.uint8))
+    table = pd.concat(tables) if len(tables) > 1 else tables[0]
+    split = None
+    if len(keys) == 2:
+        split = np.concatenate(splits)
+        _check_ids(table, " + ".join(paths),
+                   used["id"] if isinstance(used.get("id"), str) else "id")
+        for value, path in enumerate(paths):
+            if not (split == value).any():
+                raise InputError("no galaxies left", file=path, field=keys[value],
+                                 expected="at least one galaxy in each of the train and "
+                                          "test catalogues")
     feats, names = catalogue_features(table, bands)
     for j, name in enumerate(names[len(bands):], start=len(bands)):
         table[name] = feats[:, j]
+    if split is None:
+        desc, table_file = f"catalogue {paths[0]}", paths[0]
+    else:
+        desc = f"catalogue train {paths[0]} + test {paths[1]} (the files fix the split)"
+        table_file = f"{paths[0]} + {paths[1]} (test rows numbered after the train rows)"
     return Source(table=table, bands=bands, pixel_scale=None, mode="catalogue",
-                  description=f"catalogue {path}", columns=used, table_file=path,
-                  feature_names=names)
+                  description=desc, columns=used, table_file=table_file,
+                  feature_names=names, split=split)

@@ -216,7 +216,9 @@ def figure_targets(wildcards=None):
         if ds.endswith(DEPLETED):
             out += [f"{fig}/fig10_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
             continue
-        out += [f"{fig}/example_stamps.png", f"{fig}/fig03_grid.png"]
+        out.append(f"{fig}/fig03_grid.png")
+        if dataset_cfg(ds)["source"]["layout"] != "catalogue":  # no stamps to show
+            out.append(f"{fig}/example_stamps.png")
         for p in dataset_parts(ds):
             out += [
                 f"{fig}/{name}_{net}_{p}.png"
@@ -238,3 +240,8 @@ wildcard_constraints:
     sample="|".join(config["calibrate"]["test_samples"]),
     net="[a-z0-9]+",
     part=r"[A-Za-z0-9]+",
+
+
+def figure_style(wildcards):
+    """The `figures:` style keys (the gallery list is not a style)."""
+    return {k: v for k, v in config["figures"].items() if k != "gallery"}

@@ -25,7 +25,7 @@ rule plot_example_stamps:
     conda:
         "../../envs/photoz.yaml"
     params:
-        style=config["figures"],
+        style=figure_style,
     script:
         "../scripts/plot_example_stamps.py"
 
@@ -47,7 +47,7 @@ rule plot_realism:
     conda:
         "../../envs/photoz.yaml"
     params:
-        style=config["figures"],
+        style=figure_style,
         reference=realism_reference,
     script:
         "../scripts/plot_realism.py"
@@ -69,7 +69,7 @@ rule plot_fig03_grid:
         "../../envs/photoz.yaml"
     params:
         figure="fig03",
-        style=config["figures"],
+        style=figure_style,
         grid=grid_params,
         rows=rows_params,
     script:
@@ -97,7 +97,7 @@ rule plot_fig04_balancing:
         "../../envs/photoz.yaml"
     params:
         figure="fig04",
-        style=config["figures"],
+        style=figure_style,
         grid=grid_params,
         rows=rows_params,
         part=part_params,
@@ -128,7 +128,7 @@ rule plot_fig05_soft_label:
         "../../envs/photoz.yaml"
     params:
         figure="fig05",
-        style=config["figures"],
+        style=figure_style,
         grid=grid_params,
     script:
         "../scripts/plot_figure.py"
@@ -153,7 +153,7 @@ rule plot_fig06_residuals:
         "../../envs/photoz.yaml"
     params:
         figure="fig06",
-        style=config["figures"],
+        style=figure_style,
         part=part_params,
     script:
         "../scripts/plot_figure.py"
@@ -177,7 +177,7 @@ rule plot_fig08_zphot_zspec:
         "../../envs/photoz.yaml"
     params:
         figure="fig08",
-        style=config["figures"],
+        style=figure_style,
         part=part_params,
         grid=grid_params,
     script:
@@ -206,7 +206,7 @@ rule plot_fig09_calibration:
         "../../envs/photoz.yaml"
     params:
         figure="fig09",
-        style=config["figures"],
+        style=figure_style,
         samples=list(config["calibrate"]["test_samples"]),
     script:
         "../scripts/plot_figure.py"
@@ -231,7 +231,7 @@ rule plot_figB1_estimates:
         "../../envs/photoz.yaml"
     params:
         figure="figB1",
-        style=config["figures"],
+        style=figure_style,
         part=part_params,
     script:
         "../scripts/plot_figure.py"
@@ -260,7 +260,7 @@ rule plot_figC1_expected_residuals:
         "../../envs/photoz.yaml"
     params:
         figure="figC1",
-        style=config["figures"],
+        style=figure_style,
         grid=grid_params,
     script:
         "../scripts/plot_figure.py"
@@ -284,7 +284,7 @@ rule plot_fig11_tomography:
         "../../envs/photoz.yaml"
     params:
         figure="fig11",
-        style=config["figures"],
+        style=figure_style,
         labels=all_part_labels(),
     script:
         "../scripts/plot_figure.py"
@@ -308,7 +308,22 @@ rule plot_fig12_peers:
         "../../envs/photoz.yaml"
     params:
         figure="fig12",
-        style=config["figures"],
+        style=figure_style,
         labels=all_part_labels(),
     script:
         "../scripts/plot_figure.py"
+
+
+rule gallery:
+    input:
+        figure_targets,
+    output:
+        directory("docs/gallery"),
+    log:
+        "logs/figures/gallery.log",
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        pick=config["figures"]["gallery"],
+    script:
+        "../scripts/gallery.py"

@@ -469,7 +469,7 @@ def write_sdss_npz(path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> N
 
 
 def _with_sentinel(mags: np.ndarray) -> np.ndarray:
-    return np.where(mags >= FAINTEST_MAG - 1e-3, np.float32(99.0), mags)
+    return np.where(mags >= popmod.FAINTEST_MAG - 1e-3, np.float32(99.0), mags)
 
 
 def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> None:

@@ -1,0 +1,194 @@
+"""Catalogue mode (no images): a train/test pair of photometric catalogues as the split, the
+bad catalogue inputs, and the whole workflow on the real SDSS Main Galaxy Sample
+(``config/mgs-catalogue.yaml``).
+
+The 99/-99 sentinels (error, drop, flag) and the real MGS text file's broken header are tested
+in ``test_ingest.py``; the generic-layout bad inputs in ``test_bad_input.py``.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from photoz_debias.errors import InputError
+from photoz_debias.grid import MagnitudeRows
+from photoz_debias.ingest import open_source
+from photoz_debias.preprocess import write_preprocessed
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config" / "mgs-catalogue.yaml"
+# The config's ../shared/... is relative to the repository root; the test runs the workflow
+# in a temporary folder, so it points a copy of the config at the same place.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
+COLS = {"z_spec": "zs", "mag_u": "u", "mag_g": "g", "mag_r": "r", "mag_i": "i", "mag_z": "z",
+        "ebv": {"constant": 0.0}, "field": {"constant": "SDSS"}}
+
+
+def write_cat(path, n, *, z0=0.05, **changes):
+    """A small valid MGS-like CSV catalogue (columns as in the MLZ files), then damage."""
+    z = np.linspace(z0, z0 + 0.2, n)
+    cat = pd.DataFrame({"zs": z, "u": 19.0 + z, "g": 17.5 + z, "r": 16.8 + z, "i": 16.4 + z,
+                        "z": 16.1 + z})
+    for k, v in changes.items():
+        if v is None:
+            del cat[k]
+        else:
+            cat[k] = v
+    cat.to_csv(path, index=False)
+    return str(path)
+
+
+def pair(tmp_path, train_changes=None, test_changes=None, **cfg):
+    tr = write_cat(tmp_path / "train.csv", 6, **(train_changes or {}))
+    te = write_cat(tmp_path / "test.csv", 4, z0=0.1, **(test_changes or {}))
+    return {"layout": "catalogue", "catalogue_train": tr, "catalogue_test": te,
+            "columns": COLS, **cfg}
+
+
+# ----------------------------------------------------------------------------- the split
+
+
+def test_train_and_test_catalogues_fix_the_split(tmp_path):
+    src = open_source(pair(tmp_path))
+    assert src.mode == "catalogue" and src.n == 10
+    np.testing.assert_array_equal(src.split, [0] * 6 + [1] * 4)
+    # no id column: ids are rows, the test file's numbered after the train file's
+    np.testing.assert_array_equal(src.table["id"], np.arange(10))
+    np.testing.assert_allclose(src.table["z_spec"].iloc[6:], np.linspace(0.1, 0.3, 4))
+    np.testing.assert_allclose(src.table["g-r"], 0.7, atol=5e-6)  # 17.5 + z - (16.8 + z), float32
+    out = tmp_path / "stamps.h5"
+    # the files' split wins over a drawn one
+    write_preprocessed(src, str(out), rows=MagnitudeRows(14.5, 7), split={"n_test": 1, "seed": 0},
+                       pixel_divisor=1.0, z_range=(0.0, 0.4), r_range=(8.0, 18.0),
+                       provenance={"config": {}})
+    with h5py.File(out) as f:
+        np.testing.assert_array_equal(f["split"][:], [0] * 6 + [1] * 4)
+        assert f["features"].shape == (10, 9)
+        # r = 16.8 + z: rows floor((r - 14.5) / 0.5) = 4 for r < 17.0, else 5
+        np.testing.assert_array_equal(f["mag_row"][:], np.where(16.8 + f["z_spec"][:] < 17.0, 4, 5))
+
+
+def test_drop_applies_per_file_and_keeps_the_split(tmp_path):
+    u = [19.0, 19.0, -99.0, 19.0]
+    src = open_source(pair(tmp_path, test_changes={"u": u}, non_detection="drop"))
+    np.testing.assert_array_equal(src.split, [0] * 6 + [1] * 3)
+    np.testing.assert_array_equal(src.table["id"], [0, 1, 2, 3, 4, 5, 6, 7, 9])
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_non_detection_in_the_test_file_names_that_file_and_its_row(tmp_path):
+    with pytest.raises(InputError) as err:
+        open_source(pair(tmp_path, test_changes={"g": [17.6, 17.6, 17.6, 99.0]}))
+    msg = str(err.value)
+    assert "test.csv:" in msg and "train.csv" not in msg
+    assert "galaxy row 3" in msg and "'g'" in msg and "non-detection mag_g = 99" in msg
+
+
+def test_nan_magnitude_is_a_non_detection(tmp_path):
+    with pytest.raises(InputError) as err:
+        open_source(pair(tmp_path, train_changes={"i": [16.5, np.nan, 16.5, 16.5, 16.5, 16.5]}))
+    msg = str(err.value)
+    assert "train.csv:" in msg and "galaxy row 1" in msg and "'i'" in msg
+    assert "non-detection mag_i = nan" in msg
+
+
+def test_missing_magnitude_column(tmp_path):
+    with pytest.raises(InputError) as err:
+        open_source(pair(tmp_path, test_changes={"z": None}))
+    msg = str(err.value)
+    assert "test.csv:" in msg and "missing column 'z' for mag_z" in msg
+
+
+def test_missing_redshift_column(tmp_path):
+    with pytest.raises(InputError, match=r"train\.csv: field 'zs': missing column 'zs'"):
+        open_source(pair(tmp_path, train_changes={"zs": None}))
+
+
+def test_duplicate_ids_across_the_two_files(tmp_path):
+    cfg = pair(tmp_path, train_changes={"gid": np.arange(6) + 100},
+               test_changes={"gid": [200, 201, 105, 203]})
+    cfg["columns"] = {**COLS, "id": "gid"}
+    with pytest.raises(InputError) as err:
+        open_source(cfg)
+    msg = str(err.value)
+    assert "train.csv + " in msg and "test.csv" in msg and "duplicate id 105" in msg
+    assert "rows 5, 8" in msg  # row 2 of the test file, numbered after the 6 train rows
+
+
+def test_half_a_pair_or_both_layouts_is_refused(tmp_path):
+    cfg = pair(tmp_path)
+    with pytest.raises(InputError, match="gives catalogue_train; expected either catalogue"):
+        open_source({k: v for k, v in cfg.items() if k != "catalogue_test"})
+    with pytest.raises(InputError, match="gives catalogue, catalogue_train, catalogue_test"):
+        open_source({**cfg, "catalogue": cfg["catalogue_train"]})
+
+
+def test_every_galaxy_of_a_file_dropped(tmp_path):
+    with pytest.raises(InputError, match=r"test\.csv: field 'catalogue_test': no galaxies left"):
+        open_source(pair(tmp_path, test_changes={"u": [99.0] * 4}, non_detection="drop"))
+
+
+# ----------------------------------------------------------------------------- the workflow
+
+
+@pytest.mark.slow
+def test_mgs_catalogue_workflow_end_to_end(tmp_path):
+    cfg = yaml.safe_load(CONFIG.read_text())
+    src = cfg["datasets"]["mgs"]["source"]
+    for key in ("catalogue_train", "catalogue_test"):
+        rel = Path(src[key])
+        assert rel.parts[:2] == ("..", "shared"), rel  # beside the repository, as documented
+        src[key] = str(SHARED.joinpath(*rel.parts[2:]))
+        if not os.path.exists(src[key]):
+            pytest.skip(f"real SDSS MGS catalogue not present ({src[key]})")
+    config = tmp_path / "mgs.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "work"
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(work), "--configfile", str(config), "--replace-workflow-config",
+         "--workflow-profile", "none", "--cores", "2"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+
+    part = work / "results" / "mgs" / "mlp" / "all"
+    cat = pd.read_parquet(part / "catalogue.parquet")
+    test = np.loadtxt(src["catalogue_test"])
+    assert len(cat) == len(test) == 5000 and cat["id"].is_unique
+    # the test galaxies are the test file's, in order, with their ids after the 5,000 train rows
+    np.testing.assert_array_equal(np.sort(cat["id"]), 5000 + np.arange(5000))
+    np.testing.assert_allclose(cat.sort_values("id")["z_spec"], test[:, 0])
+    for m in METHODS:
+        for e in ("zmode", "zmean", "zmedian", "zerr"):
+            v = cat[f"{m}_{e}"].to_numpy()
+            assert np.isfinite(v).all(), (m, e)
+        # zmode is a bin centre of the method's grid: 60 bins of 0.005 (+30/+30 for Step 3)
+        lo, hi = (-0.15, 0.45) if m.startswith("step3") else (0.0, 0.3)
+        z = cat[f"{m}_zmode"].to_numpy()
+        assert (z > lo).all() and (z < hi).all(), m
+        np.testing.assert_allclose((z - lo) / 0.005 % 1, 0.5, atol=1e-6)
+    assert np.isfinite(cat["step4_zmode"]).all() and np.isfinite(cat["knn_z"]).all()
+
+    metrics = pd.read_parquet(part / "metrics.parquet")
+    assert set(METHODS + ["step4"]) <= set(metrics["method"])
+    for metric in ("sigma_mad", "outlier_fraction", "mean_residual", "slope_high",
+                   "total_variation"):
+        sel = metrics[(metrics.metric == metric) & (metrics.estimate == "zmode")]
+        assert set(METHODS) <= set(sel.method), metric
+        assert np.isfinite(sel["value"]).all(), metric
+    table = (part / "tables" / "appendix_e.md").read_text()
+    for m in METHODS:
+        assert m in table
+    assert (work / "results" / "mgs" / "figures" / "fig06_residuals_mlp_all.png").exists()
+    assert not (work / "results" / "mgs" / "figures" / "example_stamps.png").exists()
