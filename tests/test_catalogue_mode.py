@@ -6,7 +6,6 @@ The 99/-99 sentinels (error, drop, flag) and the real MGS text file's broken hea
 in ``test_ingest.py``; the generic-layout bad inputs in ``test_bad_input.py``.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +23,7 @@ from photoz_debias.preprocess import write_preprocessed
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "mgs-catalogue.yaml"
-# The config's ../shared/... is relative to the repository root; the test runs the workflow
-# in a temporary folder, so it points a copy of the config at the same place.
+# The real data folder beside the repository (the config names it ../shared/...).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
 COLS = {"z_spec": "zs", "mag_u": "u", "mag_g": "g", "mag_r": "r", "mag_i": "i", "mag_z": "z",
@@ -143,20 +141,20 @@ def test_every_galaxy_of_a_file_dropped(tmp_path):
 
 @pytest.mark.slow
 def test_mgs_catalogue_workflow_end_to_end(tmp_path):
-    cfg = yaml.safe_load(CONFIG.read_text())
-    src = cfg["datasets"]["mgs"]["source"]
+    src = yaml.safe_load(CONFIG.read_text())["datasets"]["mgs"]["source"]
     for key in ("catalogue_train", "catalogue_test"):
         rel = Path(src[key])
         assert rel.parts[:2] == ("..", "shared"), rel  # beside the repository, as documented
-        src[key] = str(SHARED.joinpath(*rel.parts[2:]))
-        if not os.path.exists(src[key]):
-            pytest.skip(f"real SDSS MGS catalogue not present ({src[key]})")
-    config = tmp_path / "mgs.yaml"
-    config.write_text(yaml.safe_dump(cfg))
+        if not SHARED.joinpath(*rel.parts[2:]).exists():
+            pytest.skip(f"real SDSS MGS catalogue not present ({SHARED.joinpath(*rel.parts[2:])})")
+    # The config's paths are relative to the working directory: a 'shared' beside the
+    # temporary working directory makes them resolve as they do beside the repository.
+    (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
     work = tmp_path / "work"
+    src = {k: str(work / v) for k, v in src.items() if k.startswith("catalogue_")}
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-         "--directory", str(work), "--configfile", str(config), "--replace-workflow-config",
+         "--directory", str(work), "--configfile", str(CONFIG), "--replace-workflow-config",
          "--workflow-profile", "none", "--cores", "2"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
@@ -184,11 +182,65 @@ def test_mgs_catalogue_workflow_end_to_end(tmp_path):
     assert set(METHODS + ["step4"]) <= set(metrics["method"])
     for metric in ("sigma_mad", "outlier_fraction", "mean_residual", "slope_high",
                    "total_variation"):
-        sel = metrics[(metrics.metric == metric) & (metrics.estimate == "zmode")]
+        sel = metrics[(metrics.metric == metric) & (metrics.estimate == "zmode")
+                      & metrics.bin_lo.isna()]
         assert set(METHODS) <= set(sel.method), metric
         assert np.isfinite(sel["value"]).all(), metric
     table = (part / "tables" / "appendix_e.md").read_text()
-    for m in METHODS:
-        assert m in table
+    for label in ("Baseline", "Step 1", "Step 2", "Step 3", "Step 3a", "Step 3b", "Step 3\\2",
+                  "Step 4"):
+        assert f"| {label} |" in table, label
     assert (work / "results" / "mgs" / "figures" / "fig06_residuals_mlp_all.png").exists()
     assert not (work / "results" / "mgs" / "figures" / "example_stamps.png").exists()
+
+
+def test_report_table_formats_the_metrics_it_is_given():
+    from photoz_debias.report_tables import summary_table
+
+    nan = float("nan")
+    rows = [("baseline", "zmode", "sigma_mad", nan, 0.0128, 0.0002),
+            ("baseline", "zmode", "outlier_fraction", nan, 0.0134, nan),
+            ("baseline", "zmode", "slope_high", nan, -0.0913, 0.0300),
+            ("baseline", "zmode", "tv_floor", nan, 0.0685, 0.0031),
+            ("baseline", "zmode", "slope_high", 0.1, 99.0, 0.0),  # a binned row: not global
+            ("baseline", "zmean", "sigma_mad", nan, 0.5, 0.0),    # another estimate
+            ("knn", "z", "sigma_mad", nan, 0.0135, 0.0002)]
+    m = pd.DataFrame(rows, columns=["method", "estimate", "metric", "bin_lo", "value", "error"])
+    lines = summary_table(m).splitlines()
+    assert lines[0].startswith("| method | <Δz> | σ_MAD | η |")
+    # <dz> absent -> '–'; eta as a percentage; C with its error
+    assert lines[2] == "| Baseline | – | 0.01280 | 1.34% | – | -0.091 ± 0.030 | – | – |"
+    assert lines[3].startswith("| kNN peer | – | 0.01350 |")
+    assert len(lines) == 6 and lines[5].endswith("0.069 ± 0.003")
+
+
+def test_steps_2_and_3_take_representations_without_views():
+    """Catalogue representations are (N, D): no dihedral views, so no view draw."""
+    from photoz_debias.debias import step2, step3
+    from photoz_debias.grid import RedshiftGrid
+    from photoz_debias.heads import HeadSettings, init_heads, train_heads
+
+    rng = np.random.default_rng(0)
+    n, d, m = 40, 6, 2
+    grid = RedshiftGrid(0.0, 0.3, 12)
+    reps = rng.normal(size=(n, d)).astype(np.float32)
+    z = rng.uniform(0.01, 0.29, n)
+    mag_row = rng.integers(0, 3, n)
+    w1, b1 = init_heads(m, grid.n_bins, d, seed=1)
+    s = HeadSettings(iterations=20, batch_size=8, lr=1e-2, seed=3, log_every=10)
+    w, b, _ = step2(reps, z, mag_row, grid, w1, b1, s)
+    lo, hi = mag_row // 2, (mag_row + 1) // 2
+    w_ref, b_ref, _ = train_heads(reps, None, grid.bin_index(z), grid.bin_index(z), lo, hi,
+                                  w1, b1, s)
+    np.testing.assert_array_equal(w, w_ref)
+    np.testing.assert_array_equal(b, b_ref)
+    assert not np.array_equal(w, w1)  # it trained
+
+    ids = np.arange(n)
+    odd = mag_row == 1
+    table = pd.DataFrame({"id": np.r_[ids, ids[odd]], "output": np.r_[lo, hi[odd]],
+                          "z0": np.r_[z, z[odd]], "sigma1": 0.01})
+    table["z_star"] = table["z0"]
+    w3, b3, _, ext = step3(reps, ids, mag_row, table, grid, (2, 2), m, "step3b", s)
+    assert w3.shape == (m, grid.n_bins + 4, d) and ext.n_bins == grid.n_bins + 4
+    assert np.isfinite(w3).all() and np.isfinite(b3).all()

@@ -177,3 +177,17 @@ def test_cfhtls_fields_and_quality(cfhtls_pop):
     assert dz[lr].median() > 5 * dz[hq].median()
     assert 0.002 < 1.4826 * dz[lr].median() < 0.01
     assert (df.loc[lr, "mag_i"] < 23.0).all()
+
+
+def test_catalogue_magnitudes_are_measured_with_depth_limited_errors():
+    from photoz_debias.synth.survey import measured_catalogue, population_for, survey_parameters
+
+    p = survey_parameters("cfhtls_like")
+    df = population_for(p, 400, 5)
+    a, b = measured_catalogue(df, p, 5), measured_catalogue(df, p, 5)
+    pd.testing.assert_frame_equal(a, b)  # seeded
+    err = (a["mag_r"] - df["mag_r"]).abs()
+    assert err.median() > 0  # noisy
+    faint = df["mag_r"] > df["mag_r"].median()
+    assert err[faint].median() > err[~faint].median()  # fainter galaxies, larger errors
+    assert np.nanmedian(a["magerr_r"][faint]) > np.nanmedian(a["magerr_r"][~faint])
