@@ -12,6 +12,8 @@ SOURCE_PATH_KEYS = (
     "path",
     "images",
     "catalogue",
+    "catalogue_train",
+    "catalogue_test",
     "table",
     "stamp_dir",
     "train_index",
@@ -38,9 +40,10 @@ def _check_config():
                 f"config datasets.{name}.rows.n_rows must be odd (2m - 1), got {ds['rows']['n_rows']}"
             )
         split = ds["split"]
-        if ("test_fraction" in split) == ("n_test" in split) and ds["source"][
-            "layout"
-        ] != "per_galaxy":
+        fixed = (
+            ds["source"]["layout"] == "per_galaxy" or "catalogue_test" in ds["source"]
+        )
+        if ("test_fraction" in split) == ("n_test" in split) and not fixed:
             raise ValueError(
                 f"config datasets.{name}.split needs exactly one of test_fraction or n_test"
             )

@@ -324,6 +324,6 @@ rule gallery:
     conda:
         "../../envs/photoz.yaml"
     params:
-        pick=config["figures"]["gallery"],
+        pick=config["figures"].get("gallery", []),
     script:
         "../scripts/gallery.py"

@@ -175,3 +175,24 @@ def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=No
                 os.unlink(tmp)
     plt.close(fig)
     return fig
+
+
+def main(argv=None) -> None:
+    """``python -m photoz_debias.synth.realism [MGS_DIR]``: print the realism summary of the
+    test (20,000 SDSS-like galaxies, seed 2022) against the real MGS catalogue."""
+    import argparse
+
+    from .survey import generate_population
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("mgs", nargs="?", default="../shared/realdata/mlz_sdss_mgs")
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=2022)
+    args = ap.parse_args(argv)
+    pop = generate_population("sdss_like", args.n, seed=args.seed)
+    with pd.option_context("display.width", 150, "display.max_rows", 100):
+        print(realism_summary(pop, load_mgs(args.mgs)).round(4).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
