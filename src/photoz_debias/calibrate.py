@@ -223,8 +223,8 @@ def step4_shift(
         idx = idx[train_cell_z[idx] >= 0]
         cell = row_train[idx] * n_c + train_cell_z[idx]
         n = np.bincount(cell, minlength=n_rows * n_c)
-        s = np.bincount(cell, weights=residual[idx], minlength=n_rows * n_c)
-        bias = np.divide(s, n, out=np.zeros_like(s), where=n > 0)
+        s = np.bincount(cell, weights=residual[idx], minlength=n_rows * n_c).astype(np.float64)
+        bias = np.divide(s, n, out=np.zeros(s.shape), where=n > 0)
         shift += np.where(inside, bias[test_cell], 0.0)
     return shift / n_resamplings
 

@@ -183,13 +183,25 @@ def first_seed(pattern):
     return _file
 
 
+def experiment_samples(ds):
+    """Step 4 test samples of a dataset: all of them for the experiment datasets (and their
+    depleted variant), else only the unmodified test sample."""
+    if base_dataset(ds) in config["calibrate"].get("experiment_datasets", []):
+        return list(config["calibrate"]["test_samples"])
+    return ["unmodified"]
+
+
 def experiment_files(pattern):
     def _files(wildcards):
         return expand(
-            pattern, sample=list(config["calibrate"]["test_samples"]), **wildcards
+            pattern, sample=experiment_samples(wildcards.dataset), **wildcards
         )
 
     return _files
+
+
+def experiment_sample_names(wildcards):
+    return experiment_samples(wildcards.dataset)
 
 
 def all_parts():
@@ -222,6 +234,8 @@ def figure_targets(wildcards=None):
         out.append(f"{fig}/fig03_grid.png")
         if dataset_cfg(ds)["source"]["layout"] != "catalogue":  # no stamps to show
             out.append(f"{fig}/example_stamps.png")
+        if len(experiment_samples(ds)) > 1:
+            out += [f"{fig}/fig09_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
         for p in dataset_parts(ds):
             out += [
                 f"{fig}/{name}_{net}_{p}.png"
@@ -230,7 +244,6 @@ def figure_targets(wildcards=None):
                     "fig05_soft_label",
                     "fig06_residuals",
                     "fig08_zphot_zspec",
-                    "fig09_calibration",
                     "figB1_estimates",
                     "figC1_expected_residuals",
                 )

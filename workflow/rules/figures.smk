@@ -207,7 +207,7 @@ rule plot_fig09_calibration:
     params:
         figure="fig09",
         style=figure_style,
-        samples=list(config["calibrate"]["test_samples"]),
+        samples=experiment_sample_names,
     script:
         "../scripts/plot_figure.py"
 
