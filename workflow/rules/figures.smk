@@ -316,7 +316,7 @@ rule plot_fig12_peers:
 
 rule gallery:
     input:
-        figure_targets,
+        config["figures"].get("gallery", []),
     output:
         directory("docs/gallery"),
     log:
