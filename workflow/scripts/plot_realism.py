@@ -14,5 +14,7 @@ labels = read_labels(sm.input[0]).rename(columns={"z_spec": "z"})
 mgs = load_mgs(sm.params.reference)
 png = sm.output[0]
 pdf = str(Path(png).with_suffix(".pdf")) if "pdf" in sm.params.style["formats"] else None
-plot_realism(labels, mgs, png, pdf)
+# the catalogue carries dereddened Petrosian magnitudes (the SDSS selection band), up to
+# 0.24 mag fainter than the model/total magnitudes of the MGS file
+plot_realism(labels, mgs, png, pdf, r_kind="Petrosian r")
 log.info("realism summary:\n%s", realism_summary(labels, mgs).to_string())

@@ -124,7 +124,8 @@ def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_
     return pd.DataFrame(rows, columns=["quantity", "z_lo", "z_hi", "synthetic", "mgs", "diff", "n_synthetic", "n_mgs"])
 
 
-def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=None, z_edges=DEFAULT_Z_EDGES):
+def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=None, z_edges=DEFAULT_Z_EDGES,
+                 r_kind: str = "total r"):
     """Figure: n(z), n(r) and median colours vs z of the synthetic population and the MGS.
 
     The colour panels show the MGS medians with the +-``COLOUR_TOLERANCE`` band the
@@ -150,7 +151,7 @@ def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=No
     ax = axes[0, 1]
     rb = np.linspace(12.5, 18.0, 23)
     ax.hist(mgs_df["mag_r"], rb, density=True, histtype="step", lw=2, color="k", label="MGS (model r)")
-    ax.hist(syn["mag_r"], rb, density=True, histtype="step", lw=1.5, color="C1", label="synthetic (total r)")
+    ax.hist(syn["mag_r"], rb, density=True, histtype="step", lw=1.5, color="C1", label=f"synthetic ({r_kind})")
     ks = float(summ.loc[summ.quantity == "ks_r", "diff"].iloc[0])
     ax.set(xlabel="dereddened r [mag]", ylabel="n(r)", title=f"KS distance {ks:.3f}")
     ax.legend(fontsize=8)
