@@ -35,7 +35,11 @@ def test_snakefmt_is_clean():
 
 
 def test_dry_run_default_config(tmp_path):
-    res = snakemake("-n", "--cores", "2", "--workflow-profile", "none")
+    # in a fresh directory, so that the state of a run in the checkout does not matter
+    res = snakemake(
+        "-n", "--cores", "2", "--workflow-profile", "none", "--snakefile", str(ROOT / "Snakefile"),
+        "--configfile", str(ROOT / "config" / "config.yaml"), "--directory", str(tmp_path),
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "train_step1" in res.stdout and "calibrate_step4" in res.stdout
 
