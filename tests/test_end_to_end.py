@@ -86,8 +86,9 @@ def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
     changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
     res = snakemake(tiny_run, "-n", "--cores", "1", "--replace-workflow-config", config=changed)
     assert res.returncode == 0, res.stderr[-3000:]
+    stats = res.stdout.split("Job stats:")[1].split("\n\n")[0]  # the dry run's job table
     counts = dict(
-        line.split() for line in res.stdout.splitlines()
+        line.split() for line in stats.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     )
     counts.pop("total", None)
