@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .atomic import atomic_path
 from .errors import InputError
 from .metrics import APPENDIX_E_METRICS, METRICS_COLUMNS
 
@@ -164,17 +163,8 @@ def catalogue_columns(methods: Sequence[str] = METHODS) -> dict[str, tuple[str, 
 
 def _atomic_write(path, write: Callable[[str], None]) -> None:
     """Run ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(os.fspath(tmp))
 
 
 def _documented_table(

@@ -12,11 +12,10 @@ with ``meta`` holding at least ``networks.MODEL_META_KEYS`` (what ``build_model`
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import torch
 
+from .atomic import atomic_path
 from .errors import InputError
 from .networks import MODEL_META_KEYS, build_model, model_meta, unwrap
 
@@ -43,20 +42,11 @@ def check_plain(obj, where: str = "meta") -> None:
 
 
 def atomic_torch_save(obj, path) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` to a temporary file next to ``path`` (flushed to disk), then renamed."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _cpu_state_dict(model: torch.nn.Module) -> dict:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_path  # noqa: F401  (re-exported: scripts import it from here)
+
 LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "quality")
 OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_h5(path, datasets: dict, attrs: dict | None = None) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 
 import h5py
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_path
 from .errors import InputError
 from .grid import MagnitudeRows
 from .ingest import CACHE_BLOCK, Source, validate_labels
@@ -147,7 +147,7 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
     source : Source
         From :func:`photoz_debias.ingest.open_source`.
     out_path : str
-        The HDF5 file; written as ``out_path + '.tmp'`` then renamed, removed on any error.
+        The HDF5 file; written to a temporary file beside it, renamed when complete, removed on any error.
     rows : MagnitudeRows
         The dataset's magnitude rows; ``mag_row = rows.row_index(r_mag)`` (clipped into the
         first/last row, as the paper does).
@@ -190,82 +190,75 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
     mag_row = rows.row_index(table["r_mag"].to_numpy(np.float64)).astype(np.int16)
     n = source.n
 
-    tmp = os.fspath(out_path) + ".tmp"
-    try:
-        with h5py.File(tmp, "w") as h5:
-            cols = {
-                "id": table["id"].to_numpy(np.int64),
-                "z_spec": table["z_spec"].to_numpy(np.float64),
-                "r_mag": table["r_mag"].to_numpy(np.float32),
-                "ebv": table["ebv"].to_numpy(np.float32),
-                "split": split_arr.astype(np.uint8),
-                "mag_row": mag_row,
-                "field": _bytes(table["field"]),
-                "quality": _bytes(table["quality"]),
-            }
-            for c in table.columns:
-                if c.startswith(("mag_", "magerr_")) and c != "mag_row" or c in _OPTIONAL_F32:
-                    cols[c] = table[c].to_numpy(np.float32)
-                elif c in _OPTIONAL_F64:
-                    cols[c] = table[c].to_numpy(np.float64)
-            for name, v in cols.items():
-                h5.create_dataset(name, data=v)
-            info = {"n": n, "n_train": int((split_arr == 0).sum()),
-                    "n_test": int((split_arr == 1).sum())}
-            if source.mode == "catalogue":
-                names = source.feature_names
-                h5.create_dataset("features",
-                                  data=table[names].to_numpy(np.float32).reshape(n, len(names)))
-                h5["features"].attrs["feature_names"] = json.dumps(names)
-                h5.attrs["feature_names"] = json.dumps(names)
-                info["n_features"] = len(names)
-            else:
-                c = source.n_channels
-                shape = (n, c, 64, 64)
-                dset = h5.create_dataset("images", shape=shape, dtype=np.float32,
-                                         chunks=(1, c, 64, 64), compression=compression,
-                                         compression_opts=compression_opts)
-                i0 = 0
-                for images, part in source.iter_chunks(chunk_size):
-                    if images.shape[1:] != shape[1:]:
-                        raise InputError(f"stamps of shape {images.shape[1:]}",
-                                         file=source.image_file, row=int(part.index[0]),
-                                         field="images", expected=f"{shape[1:]}")
-                    for b0 in range(0, len(images), CACHE_BLOCK):
-                        block = images[b0:b0 + CACHE_BLOCK]
-                        if pixel_divisor != 1:
-                            block /= np.float32(pixel_divisor)
-                        rescale_intensity(block, out=block)
-                    dset[i0:i0 + len(images)] = images
-                    i0 += len(images)
-                if i0 != n:
-                    raise InputError(f"{i0} stamps read for {n} galaxies", file=source.image_file,
-                                     row=i0, field="images", expected=f"{n} stamps")
-                info["n_channels"] = c
-            prov = dict(provenance or {})
-            chash = prov.get("config_hash") or config_hash(prov.get("config", prov))
-            bands = source.bands
-            h5.attrs.update({
-                "bands": "".join(bands) if all(len(b) == 1 for b in bands) else ",".join(bands),
-                "pixel_scale_arcsec": np.nan if source.pixel_scale is None
-                else float(source.pixel_scale),
-                "pixel_divisor": float(pixel_divisor),
-                "rescaling": "none (catalogue mode)" if source.mode == "catalogue" else RESCALING,
-                "source": str(prov.get("source", source.description)),
-                "config_hash": str(chash),
-                "versions": json.dumps(_versions()),
-                "provenance": json.dumps(prov, sort_keys=True, default=str),
-                "r_min": float(rows.r_min),
-                "n_rows": int(rows.n_rows),
-                "row_width": float(rows.row_width),
-                "mode": source.mode,
-                "z_range": np.asarray(z_range, np.float64),
-                "r_range": np.asarray(r_range, np.float64),
-            })
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
+        cols = {
+            "id": table["id"].to_numpy(np.int64),
+            "z_spec": table["z_spec"].to_numpy(np.float64),
+            "r_mag": table["r_mag"].to_numpy(np.float32),
+            "ebv": table["ebv"].to_numpy(np.float32),
+            "split": split_arr.astype(np.uint8),
+            "mag_row": mag_row,
+            "field": _bytes(table["field"]),
+            "quality": _bytes(table["quality"]),
+        }
+        for c in table.columns:
+            if c.startswith(("mag_", "magerr_")) and c != "mag_row" or c in _OPTIONAL_F32:
+                cols[c] = table[c].to_numpy(np.float32)
+            elif c in _OPTIONAL_F64:
+                cols[c] = table[c].to_numpy(np.float64)
+        for name, v in cols.items():
+            h5.create_dataset(name, data=v)
+        info = {"n": n, "n_train": int((split_arr == 0).sum()),
+                "n_test": int((split_arr == 1).sum())}
+        if source.mode == "catalogue":
+            names = source.feature_names
+            h5.create_dataset("features",
+                              data=table[names].to_numpy(np.float32).reshape(n, len(names)))
+            h5["features"].attrs["feature_names"] = json.dumps(names)
+            h5.attrs["feature_names"] = json.dumps(names)
+            info["n_features"] = len(names)
+        else:
+            c = source.n_channels
+            shape = (n, c, 64, 64)
+            dset = h5.create_dataset("images", shape=shape, dtype=np.float32,
+                                     chunks=(1, c, 64, 64), compression=compression,
+                                     compression_opts=compression_opts)
+            i0 = 0
+            for images, part in source.iter_chunks(chunk_size):
+                if images.shape[1:] != shape[1:]:
+                    raise InputError(f"stamps of shape {images.shape[1:]}",
+                                     file=source.image_file, row=int(part.index[0]),
+                                     field="images", expected=f"{shape[1:]}")
+                for b0 in range(0, len(images), CACHE_BLOCK):
+                    block = images[b0:b0 + CACHE_BLOCK]
+                    if pixel_divisor != 1:
+                        block /= np.float32(pixel_divisor)
+                    rescale_intensity(block, out=block)
+                dset[i0:i0 + len(images)] = images
+                i0 += len(images)
+            if i0 != n:
+                raise InputError(f"{i0} stamps read for {n} galaxies", file=source.image_file,
+                                 row=i0, field="images", expected=f"{n} stamps")
+            info["n_channels"] = c
+        prov = dict(provenance or {})
+        chash = prov.get("config_hash") or config_hash(prov.get("config", prov))
+        bands = source.bands
+        h5.attrs.update({
+            "bands": "".join(bands) if all(len(b) == 1 for b in bands) else ",".join(bands),
+            "pixel_scale_arcsec": np.nan if source.pixel_scale is None
+            else float(source.pixel_scale),
+            "pixel_divisor": float(pixel_divisor),
+            "rescaling": "none (catalogue mode)" if source.mode == "catalogue" else RESCALING,
+            "source": str(prov.get("source", source.description)),
+            "config_hash": str(chash),
+            "versions": json.dumps(_versions()),
+            "provenance": json.dumps(prov, sort_keys=True, default=str),
+            "r_min": float(rows.r_min),
+            "n_rows": int(rows.n_rows),
+            "row_width": float(rows.row_width),
+            "mode": source.mode,
+            "z_range": np.asarray(z_range, np.float64),
+            "r_range": np.asarray(r_range, np.float64),
+        })
     log.info("wrote %s: %s", out_path, info)
     return info

@@ -6,14 +6,13 @@ RGB composites (``astropy.visualization.make_lupton_rgb``), each titled with z_s
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 
 import h5py
 import numpy as np
 from astropy.visualization import make_lupton_rgb
 
+from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 
 from .style import merge_style, new_figure, style_context
@@ -104,16 +103,7 @@ def plot_example_stamps(h5_path, out_png, out_pdf=None, n: int = 12, seed: int =
         written = []
         for path in [p for p in (out_png, out_pdf) if p is not None]:
             path = os.fspath(path)
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stamps.", suffix=".tmp")
-            os.close(fd)
-            try:
+            with atomic_path(path) as tmp:
                 fig.savefig(tmp, format=os.path.splitext(path)[1][1:] or "png", dpi=style["dpi"])
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
             written.append(path)
     return written

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -43,6 +41,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 
 #: Order in which methods appear in legends.
@@ -201,20 +200,12 @@ def save_figure(fig: Figure, out, style: dict) -> list[Path]:
     """
     paths = output_paths(out, style)
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format=path.suffix[1:], dpi=style["dpi"])
-            os.replace(tmp, path)
-            # The layout is solved by the first render; reuse it for the other formats
-            # (constrained layout is most of the rendering time).
-            if fig.get_layout_engine() is not None:
-                fig.set_layout_engine("none")
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        # The layout is solved by the first render; reuse it for the other formats
+        # (constrained layout is most of the rendering time).
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")
     return paths
 
 

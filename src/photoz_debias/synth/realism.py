@@ -9,15 +9,13 @@ profile's flux, so they are up to ~0.24 mag fainter than model magnitudes; popul
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path
 from ..errors import InputError
-from .survey import publish
 
 MGS_COLUMNS = (
     "zs u g r i z u-g g-r r-i i-z eu eg er ei ez eu-g eg-r er-i ei-z".split()
@@ -166,14 +164,8 @@ def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=No
     fig.suptitle("SDSS-like synthetic population vs the real SDSS Main Galaxy Sample")
     for path in [out_png] + ([out_pdf] if out_pdf else []):
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=120)
-            publish(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix[1:], dpi=120)
     plt.close(fig)
     return fig
 

@@ -21,8 +21,6 @@ VUDS-like high-z (z > 2) component.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path
 from ..errors import InputError
 from . import population as popmod
 
@@ -441,21 +440,7 @@ def generate_population(kind: str, n_galaxies: int, seed: int, **survey_params) 
 
 
 # --------------------------------------------------------------------------------------
-# Writers (atomic: temporary file in the target folder, then os.replace)
-
-
-def _tmp_path(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def publish(tmp, path) -> None:
-    """Give ``tmp`` the usual permissions (mkstemp makes it 0600) and move it onto ``path``."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+# Writers (atomic: photoz_debias.atomic.atomic_path)
 
 
 def sdss_labels(df: pd.DataFrame) -> np.ndarray:
@@ -478,9 +463,7 @@ def write_sdss_npz(path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> N
     ``chunks`` yields float32 arrays (k, 64, 64, 5) in galaxy order; the cube is never held
     in memory whole.
     """
-    path = Path(path)
-    tmp = _tmp_path(path)
-    try:
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             with zf.open("cube.npy", "w", force_zip64=True) as fh:
                 np.lib.format.write_array_header_2_0(
@@ -494,10 +477,6 @@ def write_sdss_npz(path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> N
                 raise RuntimeError(f"cube has {written} galaxies, expected {n}")
             with zf.open("labels.npy", "w", force_zip64=True) as fh:
                 np.lib.format.write_array(fh, sdss_labels(df), allow_pickle=False)
-        publish(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _with_sentinel(mags: np.ndarray) -> np.ndarray:
@@ -507,8 +486,7 @@ def _with_sentinel(mags: np.ndarray) -> np.ndarray:
 def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, stamp: int = 64) -> None:
     """Write layout (c): ``stamps.npy`` (N, 5, 64, 64) float32 and ``catalogue.parquet``."""
     stamps_path, catalogue_path = Path(stamps_path), Path(catalogue_path)
-    tmp = _tmp_path(stamps_path)
-    try:
+    with atomic_path(stamps_path) as tmp:
         mm = np.lib.format.open_memmap(tmp, mode="w+", dtype="<f4", shape=(n, 5, stamp, stamp))
         i = 0
         for c in chunks:
@@ -518,10 +496,6 @@ def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, 
             raise RuntimeError(f"stamps has {i} galaxies, expected {n}")
         mm.flush()
         del mm
-        publish(tmp, stamps_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     cat = pd.DataFrame(
         {
             "id": df["id"].to_numpy(np.int64),
@@ -536,13 +510,8 @@ def write_cfhtls(stamps_path, catalogue_path, df: pd.DataFrame, chunks, n: int, 
             "z_true": df["z_true"].to_numpy(np.float64),
         }
     )
-    tmp = _tmp_path(catalogue_path)
-    try:
+    with atomic_path(catalogue_path) as tmp:
         cat.to_parquet(tmp, index=False)
-        publish(tmp, catalogue_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def generate_survey(kind: str, out_dir, *, n_galaxies: int, seed: int, n_jobs: int = 1, chunk_size: int = 256, **survey_params) -> dict:

@@ -1,0 +1,44 @@
+"""Atomic file writes: nothing half-written ever sits under a final name.
+
+Every writer in the package (HDF5, Parquet, checkpoints, figures, raw survey files) writes to
+a temporary file in the destination folder and renames it onto the final name only when the
+write finished; a crash, a kill or an exception leaves the old file (or none) and removes the
+temporary one.  Snakemake then sees the job as incomplete and reruns it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
+
+    The temporary file is unique (``tempfile.mkstemp`` in the same folder, so two writers
+    never collide and the final ``os.replace`` is atomic) and already exists, empty; writers
+    open it in write mode.  It gets the usual permissions (``0o666`` less the umask, not
+    mkstemp's 0600) before the rename.  On any exception it is removed and the exception
+    propagates.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
