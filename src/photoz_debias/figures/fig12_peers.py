@@ -10,8 +10,8 @@ metrics have it.
 from __future__ import annotations
 
 from .style import (
-    LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, curve_range, get_curve, method_color,
-    method_label, new_figure, plot_curve, robust_ylim, save_figure, style_context, zero_line,
+    LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, finish_residual_panel, get_curve, method_color,
+    method_label, new_figure, plot_curve, save_figure, style_context,
 )
 
 #: (style key, metrics method, metrics estimate); estimate None = the peer's own label.
@@ -64,13 +64,7 @@ def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str =
                             handles.setdefault(method_label(m, style), ax.lines[-1])
                         else:
                             handles[method_label(m, style)] = ax.lines[-1]
-                zero_line(ax)
-                robust_ylim(ax, curves)
-                if curves:
-                    ax.set_xlim(*curve_range(curves))
-                ax.set_xlabel(xlabel)
-                if j == 0:
-                    ax.set_ylabel(LABEL_DZ)
+                finish_residual_panel(ax, curves, xlabel, first_column=j == 0)
                 if i == 0:
                     ax.set_title(str(name))
         fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper center",

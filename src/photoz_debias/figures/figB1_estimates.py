@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .style import (
-    LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, curve_range, get_curve, get_scalar,
-    method_label, new_figure, plot_curve, require_columns, robust_ylim, save_figure,
-    style_context, zero_line,
+    LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, finish_residual_panel, get_curve, get_scalar,
+    method_label, new_figure, plot_curve, require_columns, save_figure, style_context,
 )
 
 ESTIMATES = ("zmode", "zmean", "zmedian")
@@ -67,13 +66,7 @@ def plot_figB1_estimates(
                         curves.append(c if i == 0 else (*c[:4], np.zeros_like(c[4])))
                         # RMS bands of three estimates vs z_photo would hide the curves.
                         plot_curve(ax, c, est_col[e], est_lab[e], errors=i == 0)
-                zero_line(ax)
-                robust_ylim(ax, curves)
-                if curves:
-                    ax.set_xlim(*curve_range(curves))
-                ax.set_xlabel(xlabel)
-                if j == 0:
-                    ax.set_ylabel(LABEL_DZ)
+                finish_residual_panel(ax, curves, xlabel, first_column=j == 0)
                 if i == 0:
                     ax.set_title(method_label(m, style))
                     if j == 0:

@@ -325,6 +325,18 @@ def curve_range(curves) -> tuple[float, float]:
     return (min(lo), max(hi)) if lo else (0.0, 1.0)
 
 
+def finish_residual_panel(ax, curves, xlabel: str, first_column: bool) -> None:
+    """The common end of a mean-residual panel: zero line, robust y limits, the x range the
+    curves cover, the x label, and the <dz> label on the first column only."""
+    zero_line(ax)
+    robust_ylim(ax, curves)
+    if curves:
+        ax.set_xlim(*curve_range(curves))
+    ax.set_xlabel(xlabel)
+    if first_column:
+        ax.set_ylabel(LABEL_DZ)
+
+
 def robust_ylim(ax, curves, pad: float = 0.15, q: float = 0.02, include_zero: bool = True):
     """Limit the y axis to the central quantiles of the curves' values (± errors).
 
