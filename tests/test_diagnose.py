@@ -1,0 +1,80 @@
+"""photoz_debias.diagnose: test-set accuracy of a checkpoint, against hand computations."""
+
+import numpy as np
+import pytest
+import torch
+
+from photoz_debias.checkpoint import save_checkpoint
+from photoz_debias.diagnose import diagnose_checkpoint, main
+from photoz_debias.errors import InputError
+from photoz_debias.grid import RedshiftGrid
+from photoz_debias.networks import build_model
+
+GRID = {"z_min": 0.0, "z_max": 0.4, "n_bins": 8}
+
+
+def _test_set(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x": rng.normal(size=(n, 4)).astype(np.float32),
+        "ebv": np.zeros(n, np.float32),
+        "z_spec": rng.uniform(0.0, 0.4, n),
+        "mag_row": rng.integers(0, 5, n),
+    }
+
+
+def _constant_model(unit, bin_k, out_k=0):
+    """A model whose output is the same for every galaxy: all weights zero, one large bias."""
+    m = build_model("mlp", unit, n_bins=8, n_outputs=3, n_features=4, seed=0)
+    with torch.no_grad():
+        for p in m.unit.parameters():
+            p.zero_()
+        if unit == "single":
+            m.unit.fc.bias[bin_k] = 30.0
+        else:
+            m.unit.heads_bias[:, bin_k] = 30.0
+            m.unit.mag_head.bias[out_k] = 30.0
+    return m
+
+
+def test_single_unit_constant_prediction(tmp_path):
+    test = _test_set()
+    path = tmp_path / "b.pt"
+    save_checkpoint(path, _constant_model("single", 3), {"grid": GRID, "iterations": 7})
+    d = diagnose_checkpoint(path, test, outlier_threshold=0.05)
+    z0 = RedshiftGrid(**GRID).centres[3]
+    dz = (z0 - test["z_spec"]) / (1 + test["z_spec"])
+    assert d["unit"] == "single" and d["iterations"] == 7
+    assert d["sigma_mad"] == pytest.approx(1.4826 * np.median(np.abs(dz - np.median(dz))))
+    assert d["outlier_fraction"] == pytest.approx(np.mean(np.abs(dz) > 0.05))
+    assert d["mean_residual"] == pytest.approx(dz.mean())
+    assert np.isnan(d["mag_head_accuracy"])
+
+
+def test_multi_unit_head_diagnostics(tmp_path):
+    test = _test_set()
+    path = tmp_path / "s1.pt"
+    # the magnitude head always picks output 0: right only for rows 0 and 1 (activated 0)
+    save_checkpoint(path, _constant_model("multi", 5, out_k=0), {"grid": GRID})
+    d = diagnose_checkpoint(path, test)
+    rows = test["mag_row"]
+    assert d["mag_head_accuracy"] == pytest.approx(np.mean(rows <= 1))
+    assert d["head_peak_probability"] == pytest.approx(1.0, abs=1e-6)  # every head peaked at bin 5
+    assert d["mean_residual"] == pytest.approx(
+        np.mean((RedshiftGrid(**GRID).centres[5] - test["z_spec"]) / (1 + test["z_spec"])))
+
+
+def test_checkpoint_without_grid_is_refused(tmp_path):
+    path = tmp_path / "x.pt"
+    save_checkpoint(path, _constant_model("single", 0))
+    with pytest.raises(InputError, match="grid"):
+        diagnose_checkpoint(path, _test_set())
+
+
+def test_cli_prints_a_table(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "b.pt"
+    save_checkpoint(path, _constant_model("single", 2), {"grid": GRID, "iterations": 3})
+    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays", lambda *a, **k: _test_set())
+    assert main(["stamps.h5", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| sigma_MAD |" in out and f"| {path} | single | 3 |" in out
