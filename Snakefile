@@ -22,6 +22,7 @@ include: "workflow/rules/debias.smk"
 include: "workflow/rules/calibrate.smk"
 include: "workflow/rules/catalogue.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/studies.smk"
 
 
 rule all:

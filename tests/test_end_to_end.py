@@ -43,7 +43,9 @@ def catalogues(work):
 def test_catalogues_have_every_method_for_every_part(tiny_run):
     cats = catalogues(tiny_run)
     parts = {(c.parents[2].name, c.parent.name) for c in cats}
-    assert parts == {("sdss", "all"), ("cfhtls", "deep"), ("cfhtls", "wide")}
+    main = {p for p in parts if "__" not in p[0] + p[1]}  # not the Appendix D study runs
+    assert main == {("sdss", "all"), ("cfhtls", "deep"), ("cfhtls", "wide")}
+    assert parts - main == {("sdss__iter20", "all"), ("sdss", "all__th200")}
     for c in cats:
         df = pd.read_parquet(c)
         assert len(df) > 0 and df["id"].is_unique
@@ -74,8 +76,24 @@ def test_every_figure_exists(tiny_run):
                  "fig08_zphot_zspec_netcpu_wide.png", "fig09_calibration_netcpu_all.png",
                  "fig11_tomography.png", "fig12_peers.png", "figC1_expected_residuals_netcpu_all.png",
                  "fig04_balancing_netcpu_deep.png", "fig05_soft_label_netcpu_all.png",
-                 "figB1_estimates_netcpu_all.png"):
+                 "figB1_estimates_netcpu_all.png", "figD1_threshold_netcpu_all.png",
+                 "figD4_iterations_netcpu_all.png", "figD5_iterations_zphot_zspec_netcpu_all.png",
+                 "figD6_iterations_residuals_netcpu_all.png"):
         assert name in pngs, name
+
+
+def test_iterations_study_uses_the_saved_checkpoints(tiny_run):
+    table = pd.read_parquet(tiny_run / "results/sdss/studies/iterations.parquet")
+    assert sorted(table["iterations"].unique()) == [20, 40]
+    assert set(table["run"]) == {"sdss__iter20/all", "sdss/all__th200"}
+    sig = table[(table.metric == "sigma_mad") & (table.estimate == "zmode")]
+    base = sig[sig.method == "baseline"].set_index("iterations")["value"]
+    assert base[20] != base[40]  # the checkpoint after 20 iterations is another model
+    # the point at the final model is the base chain with the study seed, not a copy of it
+    ens = pd.read_parquet(tiny_run / "results/sdss/netcpu/all/catalogue.parquet")
+    ref = pd.read_parquet(tiny_run / "results/sdss/netcpu/all__th200/catalogue.parquet")
+    assert ens["id"].tolist() == ref["id"].tolist()
+    assert not np.allclose(ens["step3_zmean"], ref["step3_zmean"])  # 2 seeds vs 1
 
 
 def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):

@@ -30,7 +30,7 @@ from photoz_debias.figures.figB1_estimates import plot_figB1_estimates
 from photoz_debias.figures.figC1_expected_residuals import (
     C1Part, binned_mean, expected_residuals, plot_figC1_expected_residuals,
 )
-from photoz_debias.figures.figD_sweeps import plot_figD_sweep
+from photoz_debias.figures.figD_sweeps import plot_figD_curves, plot_figD_sweep
 from photoz_debias.figures.style import get_curve, get_scalar, merge_style, style_context
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
@@ -359,6 +359,14 @@ def test_figD(tmp_path, data):
     png_only = merge_style({"dpi": 30, "formats": ["png"]})
     (p,) = plot_figD_sweep(nets.rename(columns={"threshold": "net"}), "net", png_only, tmp_path / "figD9")
     assert png_size(p)[0] == 210
+
+
+def test_figD6_curves(tmp_path, data):
+    zphoto = data["curves"].assign(metric="mean_residual_zphoto", value=lambda d: -0.5 * d["value"])
+    curves = pd.concat([data["curves"], zphoto]).rename(columns={"threshold": "iterations"})
+    check_outputs(plot_figD_curves(curves, "iterations", STYLE, tmp_path / "figD6", title="SDSS"))
+    with pytest.raises(ValueError, match="no curves"):
+        plot_figD_curves(curves, "iterations", STYLE, tmp_path / "x", methods=("step9",))
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 rule catalogue:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         estimates="results/{dataset}/{net}/{part}/estimates.parquet",
         step4="results/{dataset}/{net}/{part}/step4/unmodified.parquet",
     output:

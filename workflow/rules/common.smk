@@ -1,10 +1,15 @@
 # Helpers and input/params functions only (rules live in the other .smk files).
+import functools
 import hashlib
 import json
 from pathlib import Path
 
+from photoz_debias import studies as st
+
 DEPLETED = "_depleted"
 SEEDS = config["ensemble"]["seeds"]
+STUDIES = config["studies"]
+STUDY_SEEDS = STUDIES["seeds"]
 METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
 STEP3_VARIANTS = ["step3", "step3a", "step3b"]
 # Keys of a real-data `source` block that name input files (see photoz_debias.ingest).
@@ -35,6 +40,11 @@ def _check_config():
             f"{dep.get('dataset')!r}"
         )
     for name, ds in config["datasets"].items():
+        if st.SEP in name or name.endswith(DEPLETED):
+            raise ValueError(
+                f"config datasets.{name}: a dataset name may not contain {st.SEP!r} or end in "
+                f"{DEPLETED!r} (both mark derived runs)"
+            )
         if ds["rows"]["n_rows"] % 2 == 0:
             raise ValueError(
                 f"config datasets.{name}.rows.n_rows must be odd (2m - 1), got {ds['rows']['n_rows']}"
@@ -52,19 +62,79 @@ def _check_config():
 _check_config()
 
 
+def _check_studies():
+    for sweep in threshold_sweeps():
+        parts = config["datasets"][sweep["dataset"]]["parts"]
+        if sweep["part"] not in parts:
+            raise ValueError(
+                f"config studies.threshold.sweeps: part {sweep['part']!r} is not a part of "
+                f"dataset {sweep['dataset']!r} (expected one of {sorted(parts)})"
+            )
+    if "iterations" in active_studies():
+        t = config["datasets"][STUDIES["dataset"]]["training"]
+        saved = set(t["checkpoint_iters"]) | {t["iterations"]}
+        bad = [v for v in study_values("iterations") if v not in saved]
+        if bad:
+            raise ValueError(
+                f"config studies.iterations.values {bad} are not saved by the training of "
+                f"{STUDIES['dataset']!r} (training.checkpoint_iters + iterations: {sorted(saved)})"
+            )
+
+
 def depleted_active():
     return config["calibrate"]["depleted_training"]["activate"]
+
+
+def study_run(ds):
+    """The Appendix D point a derived dataset name stands for (photoz_debias.studies), else
+    None: `<base>__<tag><value>`, e.g. sdss__nbins40, sdss__frac0.5, sdss__sigz0.05,
+    sdss__netnets1, sdss__iter1200."""
+    d = st.parse_derived(ds)
+    return d if d is not None and d.base in config["datasets"] else None
 
 
 def base_dataset(ds):
     """The configured dataset a (possibly derived) dataset name refers to."""
     if ds.endswith(DEPLETED) and ds[: -len(DEPLETED)] in config["datasets"]:
         return ds[: -len(DEPLETED)]
-    return ds
+    d = study_run(ds)
+    return d.base if d is not None else ds
+
+
+@functools.cache
+def _study_cfg(ds):
+    d = study_run(ds)
+    return st.derived_config(config["datasets"][d.base], d.study, d.value)
 
 
 def dataset_cfg(ds):
+    """A dataset's configuration; a study point's is its base's with the point's override."""
+    if study_run(ds) is not None:
+        return _study_cfg(ds)
     return config["datasets"][base_dataset(ds)]
+
+
+def stamps_dataset(ds):
+    """Whose stamps a dataset reads: study points share their base's results/<base>/stamps.h5
+    (the depleted-training variant has its own)."""
+    return base_dataset(ds) if study_run(ds) is not None else ds
+
+
+def stamps_file(wildcards):
+    return f"results/{stamps_dataset(wildcards.dataset)}/stamps.h5"
+
+
+def is_study(ds, part=None):
+    """Runs of the Appendix D studies: derived datasets and threshold-study parts."""
+    return study_run(ds) is not None or (
+        part is not None and st.parse_study_part(part) is not None
+    )
+
+
+def seeds_of(ds, part=None):
+    """The seeds whose models a run averages: studies.seeds for study runs, else
+    ensemble.seeds."""
+    return STUDY_SEEDS if is_study(ds, part) else SEEDS
 
 
 def run_datasets():
@@ -118,8 +188,17 @@ def heads_params(wildcards):
     return dataset_cfg(wildcards.dataset)["heads"]
 
 
+def part_cfg(ds, part):
+    """A part's configuration; a threshold-study part `<part>__th<value>` is its part's with
+    the balancing threshold replaced."""
+    sp = st.parse_study_part(part)
+    if sp is None:
+        return dataset_cfg(ds)["parts"][part]
+    return {**dataset_cfg(ds)["parts"][sp[0]], "threshold": sp[1]}
+
+
 def part_params(wildcards):
-    return dataset_cfg(wildcards.dataset)["parts"][wildcards.part]
+    return part_cfg(wildcards.dataset, wildcards.part)
 
 
 def depletion_params(wildcards):
@@ -147,9 +226,31 @@ def raw_input(wildcards):
     return [v for k, v in src.items() if k in SOURCE_PATH_KEYS and isinstance(v, str)]
 
 
-def seed_files(pattern):
+def seed_part(ds, part, step2=True):
+    """The part whose per-seed files (balanced subset, Steps 2-3 heads, fits) a part uses. A
+    threshold-study part at its part's own threshold is that part with fewer seeds, so it
+    reuses them; Step 3\\2 skips the balanced subset, so every threshold-study part reuses
+    its part's (step2=False)."""
+    sp = st.parse_study_part(part)
+    if sp is None:
+        return part
+    if not step2 or sp[1] == dataset_cfg(ds)["parts"][sp[0]]["threshold"]:
+        return sp[0]
+    return part
+
+
+def seed_files(pattern, step2=True):
+    """A per-seed file of each seed of the run (see seeds_of and seed_part)."""
+
     def _files(wildcards):
-        return expand(pattern, seed=SEEDS, **wildcards)
+        part = wildcards.get("part")
+        seeds = seeds_of(wildcards.dataset, part)
+        if part is None:
+            return expand(pattern, seed=seeds, **wildcards)
+        other = {k: v for k, v in wildcards.items() if k != "part"}
+        return expand(
+            pattern, seed=seeds, part=seed_part(wildcards.dataset, part, step2), **other
+        )
 
     return _files
 
@@ -171,6 +272,7 @@ def all_outputs(wildcards):
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
     out += figure_targets()
+    out += study_tables()
     return out
 
 
@@ -178,7 +280,11 @@ def first_seed(pattern):
     """A figure that shows one ensemble member's fit uses the first seed."""
 
     def _file(wildcards):
-        return expand(pattern, seed=SEEDS[0], **wildcards)
+        return expand(
+            pattern,
+            seed=seeds_of(wildcards.dataset, wildcards.get("part"))[0],
+            **wildcards,
+        )
 
     return _file
 
@@ -248,6 +354,7 @@ def figure_targets(wildcards=None):
                     "figC1_expected_residuals",
                 )
             ]
+    out += study_figures()
     return out
 
 
@@ -255,9 +362,147 @@ wildcard_constraints:
     seed=r"\d+",
     sample="|".join(config["calibrate"]["test_samples"]),
     net="[a-z0-9]+",
-    part=r"[A-Za-z0-9]+",
+    part=r"[A-Za-z0-9]+(?:__th\d+)?",
 
 
 def figure_style(wildcards):
     """The `figures:` style keys (the gallery list is not a style)."""
     return {k: v for k, v in config["figures"].items() if k != "gallery"}
+
+
+# ---- Appendix D studies (config `studies`, photoz_debias.studies) ----
+# A study runs only when its dataset is in `run`. Points that change the trunk's training are
+# derived datasets `<dataset>__<tag><value>` (they share results/<dataset>/stamps.h5); the
+# threshold points are parts `<part>__th<value>` of the dataset itself; a point equal to the
+# base setting is the base dataset's part at its own threshold (the base chain with the study
+# seeds), so it is computed once and shared by the studies.
+
+# train_baseline / train_step1 never make the models of an iterations-study point: those are
+# copies of the base training's checkpoints (rule iterations_checkpoint).
+TRAINED_DATASET = r"(?:(?!__iter\d)[^/])+"
+STUDY_FIGURES = {
+    "n_bins": ["figD3_n_bins"],
+    "iterations": [
+        "figD4_iterations",
+        "figD5_iterations_zphot_zspec",
+        "figD6_iterations_residuals",
+    ],
+    "train_size": ["figD7_train_size"],
+    "label_error": ["figD8_label_error"],
+    "net": ["figD9_net"],
+}
+
+
+def threshold_sweeps():
+    """The active threshold sweeps (Figs. D.1, D.2) whose dataset is run."""
+    th = STUDIES["threshold"]
+    if not th["activate"]:
+        return []
+    return [s for s in th["sweeps"] if s["dataset"] in config["run"]]
+
+
+def active_studies():
+    """The active studies other than the threshold sweeps (on studies.dataset, if run)."""
+    if STUDIES["dataset"] not in config["run"]:
+        return []
+    return [s for s in st.STUDIES if s != "threshold" and STUDIES[s]["activate"]]
+
+
+def study_values(study):
+    """The swept values; iterations: null means every saved checkpoint + the final model."""
+    if study == "iterations" and STUDIES["iterations"]["values"] is None:
+        t = config["datasets"][STUDIES["dataset"]]["training"]
+        return sorted(set(t["checkpoint_iters"]) | {t["iterations"]})
+    return list(dict.fromkeys(STUDIES[study]["values"]))
+
+
+def reference_part(ds, part):
+    """The base configuration run with the study seeds: the part at its own threshold."""
+    return st.study_part(part, dataset_cfg(ds)["parts"][part]["threshold"])
+
+
+def study_points(ds, study):
+    """(value, run dataset, run part, part) of every point of a study on dataset ds."""
+    out = []
+    if study == "threshold":
+        for sweep in threshold_sweeps():
+            if sweep["dataset"] == ds:
+                part = sweep["part"]
+                out += [(v, ds, st.study_part(part, v), part) for v in sweep["values"]]
+        return list(dict.fromkeys(out))
+    base = config["datasets"][ds]
+    for part in dataset_parts(ds):
+        for v in study_values(study):
+            if st.is_base_setting(study, v, base):
+                out.append((v, ds, reference_part(ds, part), part))
+            else:
+                out.append((v, st.derived_name(ds, study, v), part, part))
+    return out
+
+
+def study_table_params(wildcards):
+    return [
+        {"value": v, "dataset": d, "part": p, "base_part": bp}
+        for v, d, p, bp in study_points(wildcards.dataset, wildcards.study)
+    ]
+
+
+def study_files(name, study=None):
+    """`name`.parquet (metrics or catalogue) of every point of a study (default: the study
+    wildcard), in point order; for a figure (wildcard part) only the points of that part.
+    """
+
+    def _files(wildcards):
+        part = wildcards.get("part")
+        return [
+            f"results/{d}/{net_of(d)}/{p}/{name}.parquet"
+            for _, d, p, bp in study_points(wildcards.dataset, study or wildcards.study)
+            if part is None or bp == part
+        ]
+
+    return _files
+
+
+def study_point_values(study):
+    """The swept values of one part's points (figure labels), in point order."""
+
+    def _values(wildcards):
+        return [
+            v
+            for v, _, _, bp in study_points(wildcards.dataset, study)
+            if bp == wildcards.part
+        ]
+
+    return _values
+
+
+def study_datasets():
+    """(dataset, study) of every active study table."""
+    out = [(s["dataset"], "threshold") for s in threshold_sweeps()]
+    out += [(STUDIES["dataset"], s) for s in active_studies()]
+    return list(dict.fromkeys(out))
+
+
+def study_tables():
+    return [f"results/{ds}/studies/{s}.parquet" for ds, s in study_datasets()]
+
+
+def study_figures():
+    """Figs. D.1-D.9 of the active studies."""
+    out = []
+    for sweep in threshold_sweeps():
+        ds = sweep["dataset"]
+        out.append(
+            f"results/{ds}/figures/fig{sweep['figure']}_threshold_{net_of(ds)}_{sweep['part']}.png"
+        )
+    ds = STUDIES["dataset"]
+    for s in active_studies():
+        for stem in STUDY_FIGURES[s]:
+            out += [
+                f"results/{ds}/figures/{stem}_{net_of(ds)}_{p}.png"
+                for p in dataset_parts(ds)
+            ]
+    return list(dict.fromkeys(out))
+
+
+_check_studies()

@@ -4,7 +4,7 @@
 
 rule select_balanced_subset:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
     output:
         "results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
     log:
@@ -27,7 +27,7 @@ rule select_balanced_subset:
 
 rule train_step2:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
         subset="results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
@@ -54,7 +54,7 @@ rule train_step2:
 
 rule fit_soft_labels:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
         heads="results/{dataset}/{net}/seed{seed}/{part}/step2.pt",
@@ -84,7 +84,7 @@ rule fit_soft_labels:
 
 rule fit_soft_labels_no_step2:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
     output:
@@ -112,7 +112,7 @@ rule fit_soft_labels_no_step2:
 
 rule train_step3:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
         soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
@@ -142,7 +142,7 @@ rule train_step3:
 
 use rule train_step3 as train_step3_no_step2 with:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
         soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
@@ -162,7 +162,7 @@ use rule train_step3 as train_step3_no_step2 with:
 
 rule ensemble:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
         representations=seed_files(
             "results/{dataset}/{net}/seed{seed}/representations.h5"
@@ -173,7 +173,7 @@ rule ensemble:
         step3a=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3a.pt"),
         step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
         step3_no_step2=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt"
+            "results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt", step2=False
         ),
     output:
         densities="results/{dataset}/{net}/{part}/densities.h5",

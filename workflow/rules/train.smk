@@ -4,7 +4,7 @@
 
 rule train_baseline:
     input:
-        "results/{dataset}/stamps.h5",
+        stamps_file,
     output:
         model="results/{dataset}/{net}/seed{seed}/baseline.pt",
         checkpoints=directory("results/{dataset}/{net}/seed{seed}/baseline_checkpoints"),
@@ -12,6 +12,8 @@ rule train_baseline:
         "logs/{dataset}/{net}/seed{seed}/train_baseline.log",
     benchmark:
         "benchmarks/{dataset}/{net}/seed{seed}/train_baseline.tsv"
+    wildcard_constraints:
+        dataset=TRAINED_DATASET,
     conda:
         "../../envs/photoz.yaml"
     threads: config["resources"]["train"]["threads"]
@@ -32,7 +34,7 @@ rule train_baseline:
 
 rule train_step1:
     input:
-        "results/{dataset}/stamps.h5",
+        stamps_file,
     output:
         model="results/{dataset}/{net}/seed{seed}/step1.pt",
         checkpoints=directory("results/{dataset}/{net}/seed{seed}/step1_checkpoints"),
@@ -40,6 +42,8 @@ rule train_step1:
         "logs/{dataset}/{net}/seed{seed}/train_step1.log",
     benchmark:
         "benchmarks/{dataset}/{net}/seed{seed}/train_step1.tsv"
+    wildcard_constraints:
+        dataset=TRAINED_DATASET,
     conda:
         "../../envs/photoz.yaml"
     threads: config["resources"]["train"]["threads"]
@@ -60,7 +64,7 @@ rule train_step1:
 
 rule predict_baseline:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         model="results/{dataset}/{net}/seed{seed}/baseline.pt",
     output:
         "results/{dataset}/{net}/seed{seed}/baseline_test.h5",
@@ -81,7 +85,7 @@ rule predict_baseline:
 
 rule represent:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=stamps_file,
         model="results/{dataset}/{net}/seed{seed}/step1.pt",
     output:
         "results/{dataset}/{net}/seed{seed}/representations.h5",

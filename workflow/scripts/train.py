@@ -1,4 +1,9 @@
-"""Train one Baseline (single-channel) or Step 1 (multi-channel) model of the ensemble."""
+"""Train one Baseline (single-channel) or Step 1 (multi-channel) model of the ensemble.
+
+The optional training keys ``train_fraction`` and ``label_error`` (set by the Appendix D
+studies) change what the model trains on: a seeded random fraction of the training set, and
+seeded Gaussian errors on its labels (photoz_debias.studies). Absent, nothing changes.
+"""
 
 import os
 import sys
@@ -7,6 +12,7 @@ from _common import device, start
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 from photoz_debias.networks import build_model
+from photoz_debias.studies import study_training_set
 from photoz_debias.training import TrainSettings, load_training_arrays, train_model
 
 sm = snakemake  # noqa: F821
@@ -16,6 +22,25 @@ grid = RedshiftGrid(p.grid["z_min"], p.grid["z_max"], p.grid["n_bins"])
 rows = MagnitudeRows(**p.rows)
 seed = int(p.seed)
 data = load_training_arrays(sm.input[0], split="train")
+t = p.training
+if "train_fraction" in t or "label_error" in t:
+    data, info = study_training_set(
+        data,
+        train_fraction=t.get("train_fraction", 1.0),
+        label_error=t.get("label_error", 0.0),
+        seed=seed,
+        z_range=(grid.z_min, grid.z_max),
+    )
+    log.info(
+        "study training set: fraction %s of %d -> %d galaxies; label errors sigma_z %s dropped %d"
+        " (left the grid range); training on %d",
+        t.get("train_fraction", 1.0),
+        info["n_in"],
+        info["n_subsample"],
+        t.get("label_error", 0.0),
+        info["n_dropped"],
+        info["n_out"],
+    )
 n_bands = data["x"].shape[1]
 model = build_model(
     p.net,
@@ -28,7 +53,6 @@ model = build_model(
 )
 if p.net == "mlp":
     model.trunk.set_standardisation(data["x"])
-t = p.training
 settings = TrainSettings(
     iterations=t["iterations"],
     batch_size=t["batch_size"],

@@ -1,6 +1,7 @@
 """Appendix D of Lin et al. 2022 (Figs. D.1-D.4, D.6-D.9): one family of runs that sweeps
 one setting (balancing threshold, number of bins, iterations, training size, label error,
-network).
+network).  :func:`plot_figD_sweep` draws Figs. D.1-D.4 and D.7-D.9, :func:`plot_figD_curves`
+Fig. D.6.
 
 Upper row: sigma_MAD (Eq. 11), the low- and high-z slopes A and C of Eq. 9, and D_TV
 (Eq. 10) with each method's simulated collapse-free floor dotted, against the swept value.
@@ -144,31 +145,83 @@ def plot_figD_sweep(
         lab.append("simulated $D_\\mathrm{TV}$ floor")
         subs[0].legend(h, lab, loc="outside upper center", ncol=min(len(lab), 6))
         if title:
-            subs[0].suptitle(title)
+            fig.suptitle(title)
 
         if lower:
-            cmap = matplotlib.colormaps[style["colormap"]]
-            vals = list(pos)
             bottom_axes = np.atleast_1d(subs[1].subplots(1, len(lower)))
-            for j, (m, met) in enumerate(lower):
-                ax = bottom_axes[j]
-                drawn = []
-                for i, v in enumerate(vals):
-                    d = curves[curves[param] == v]
-                    c = get_curve(d, m, met, estimate)
-                    if c is None:
-                        continue
-                    drawn.append(c)
-                    plot_curve(ax, c, cmap(0.9 * i / max(len(vals) - 1, 1)), f"{v}", errors=False)
-                zero_line(ax)
-                robust_ylim(ax, drawn)
-                if drawn:
-                    ax.set_xlim(*curve_range(drawn))
-                ax.set_xlabel(CURVE_LABELS.get(met, met))
-                ax.set_title(method_label(m, style))
-                if j == 0:
-                    ax.set_ylabel(LABEL_DZ)
-                    ax.legend(title=PARAM_LABELS.get(param, param), ncol=2, loc="best",
-                              fontsize=style["font_size"] - 2.5, title_fontsize=style["font_size"] - 2)
+            _draw_curve_panels(bottom_axes, lower, curves, param, list(pos), style, estimate)
+        paths = save_figure(fig, out, style)
+    return paths
+
+
+def _draw_curve_panels(axes, panels, curves, param, vals, style, estimate):
+    """One panel per (method, metric): the curve of every swept value, coloured by value."""
+    cmap = matplotlib.colormaps[style["colormap"]]
+    for j, (m, met) in enumerate(panels):
+        ax = axes[j]
+        drawn = []
+        for i, v in enumerate(vals):
+            d = curves[curves[param] == v]
+            c = get_curve(d, m, met, estimate)
+            if c is None:
+                continue
+            drawn.append(c)
+            plot_curve(ax, c, cmap(0.9 * i / max(len(vals) - 1, 1)), f"{v}", errors=False)
+        zero_line(ax)
+        robust_ylim(ax, drawn)
+        if drawn:
+            ax.set_xlim(*curve_range(drawn))
+        ax.set_xlabel(CURVE_LABELS.get(met, met))
+        ax.set_title(method_label(m, style))
+        if j == 0:
+            ax.set_ylabel(LABEL_DZ)
+            ax.legend(title=PARAM_LABELS.get(param, param), ncol=2, loc="best",
+                      fontsize=style["font_size"] - 2.5, title_fontsize=style["font_size"] - 2)
+
+
+def plot_figD_curves(
+    curves: pd.DataFrame,
+    param: str,
+    style: dict,
+    out,
+    methods=("baseline",),
+    metrics=("mean_residual_zspec", "mean_residual_zphoto"),
+    estimate: str = "zmode",
+    title: str | None = None,
+) -> list:
+    """Fig. D.6: mean residuals in coarse bins vs z_spec and vs z_photo, one curve per swept
+    value (Baseline per number of training iterations in the paper).
+
+    Parameters
+    ----------
+    curves : per-bin metrics of every run (``param``, ``method``, ``metric``, ``bin_lo``,
+        ``bin_hi``, ``value``; optionally ``estimate``, ``error``), e.g. a study table.
+    param : the swept column; its values are drawn in order of appearance.
+    style, out : merged figure style and output path stem.
+    methods, metrics : one panel per (method, metric) present in ``curves``.
+    estimate : point estimate (``zmode``).
+    title : optional figure title.
+
+    Returns
+    -------
+    list of pathlib.Path : the written files.
+    """
+    require_columns(curves, [param, "method", "metric", "bin_lo", "bin_hi", "value"], "sweep curves")
+    curves = _select_estimate(curves, estimate)
+    if "error" not in curves.columns:
+        curves = curves.assign(error=np.nan)
+    if "estimate" not in curves.columns:
+        curves = curves.assign(estimate=estimate)
+    panels = [(method_key(m), met) for m in methods for met in metrics
+              if ((curves["method"].map(method_key) == method_key(m)) & (curves["metric"] == met)).any()]
+    if not panels:
+        raise ValueError(f"no curves {list(metrics)} of methods {list(methods)} in the sweep table")
+    vals = list(dict.fromkeys(curves[param].tolist()))
+    with style_context(style):
+        fig = new_figure(style, height=0.42 * style["width"])
+        axes = np.atleast_1d(fig.subplots(1, len(panels)))
+        _draw_curve_panels(axes, panels, curves, param, vals, style, estimate)
+        if title:
+            fig.suptitle(title)
         paths = save_figure(fig, out, style)
     return paths
