@@ -109,9 +109,10 @@ def test_iterations_study_needs_saved_checkpoints(tmp_path):
     assert "1234" in res.stdout + res.stderr and "checkpoint_iters" in res.stdout + res.stderr
 
 
-def test_threshold_sweep_part_must_exist(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    sweep = {"figure": "D1", "dataset": "sdss", "part": "wide", "values": [5]}
-    bad.write_text(yaml.safe_dump({"studies": {"threshold": {"activate": True, "sweeps": [sweep]}}}))
-    res = dry_run(tmp_path, CONFIG, bad, expect_ok=False)
-    assert res.returncode != 0 and "'wide'" in res.stdout + res.stderr
+def test_threshold_sweep_dataset_and_part_must_exist(tmp_path):
+    for dataset, part, named in (("sdss", "wide", "'wide'"), ("sdsss", "all", "'sdsss'")):
+        bad = tmp_path / "bad.yaml"
+        sweep = {"figure": "D1", "dataset": dataset, "part": part, "values": [5]}
+        bad.write_text(yaml.safe_dump({"studies": {"threshold": {"activate": True, "sweeps": [sweep]}}}))
+        res = dry_run(tmp_path, CONFIG, bad, expect_ok=False)
+        assert res.returncode != 0 and named in res.stdout + res.stderr

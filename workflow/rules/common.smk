@@ -63,6 +63,17 @@ _check_config()
 
 
 def _check_studies():
+    """Names in `studies` must exist (a study whose dataset is not in `run` is skipped)."""
+    known = config["datasets"]
+    named = [s["dataset"] for s in STUDIES["threshold"]["sweeps"]]
+    if any(STUDIES[s]["activate"] for s in st.STUDIES if s != "threshold"):
+        named.append(STUDIES["dataset"])
+    for ds in named:
+        if ds not in known:
+            raise ValueError(
+                f"config studies: dataset {ds!r} is not a key of 'datasets' "
+                f"(expected one of {sorted(known)})"
+            )
     for sweep in threshold_sweeps():
         parts = config["datasets"][sweep["dataset"]]["parts"]
         if sweep["part"] not in parts:
