@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from photoz_debias.checkpoint import save_checkpoint
-from photoz_debias.diagnose import diagnose_checkpoint, main
+import pandas as pd
+
+from photoz_debias.diagnose import diagnose_checkpoint, label_shift_summary, main
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
 from photoz_debias.networks import build_model
@@ -75,6 +77,31 @@ def test_cli_prints_a_table(tmp_path, capsys, monkeypatch):
     path = tmp_path / "b.pt"
     save_checkpoint(path, _constant_model("single", 2), {"grid": GRID, "iterations": 3})
     monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays", lambda *a, **k: _test_set())
-    assert main(["stamps.h5", str(path)]) == 0
+    assert main(["checkpoints", "stamps.h5", str(path)]) == 0
     out = capsys.readouterr().out
     assert "| sigma_MAD |" in out and f"| {path} | single | 3 |" in out
+
+
+def test_label_shift_summary_by_hand(tmp_path, capsys):
+    table = pd.DataFrame({
+        "z0": [0.01, 0.02, 0.12, 0.13, 0.14],
+        "z_star": [0.00, 0.02, 0.15, 0.17, 0.14],
+        "var": [0.0001, 0.0004, 0.0009, 0.0016, 0.0025],
+        "sigma1": [0.01, 0.01, 0.02, 0.02, 0.02],
+    })
+    s = label_shift_summary(table, [0.0, 0.05, 0.1, 0.15])
+    assert s["n"].tolist() == [2, 0, 3]
+    assert s.loc[0, "shift"] == pytest.approx(-0.005)
+    assert s.loc[2, "shift"] == pytest.approx((0.03 + 0.04 + 0.0) / 3)
+    assert s.loc[2, "width"] == pytest.approx((0.03 + 0.04 + 0.05) / 3)
+    assert np.isnan(s.loc[1, "shift"])
+    path = tmp_path / "soft_labels.parquet"
+    table.to_parquet(path)
+    assert main(["labels", str(path), "--bin-width", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "| 0.100-0.150 | 3 | +0.0233 |" in out
+
+
+def test_label_shift_summary_needs_the_columns():
+    with pytest.raises(InputError, match="z_star"):
+        label_shift_summary(pd.DataFrame({"z0": [0.1]}), [0, 1])
