@@ -23,3 +23,5 @@ def test_claims_hold_and_fail_on_hand_made_tables():
     # exactly half counts as "at most half"
     assert paper_claims(metrics(-0.4, 0.2, 0.3, 0.2, 0.2, 0.1))["holds"].iloc[1]
     assert to_markdown(bad).count("| NO |") == 4
+    # every row has exactly the table's four cell borders (|C| is escaped)
+    assert all(line.replace("\\|", "").count("|") == 4 for line in to_markdown(bad).splitlines())

@@ -4,10 +4,10 @@
 
 prints the numbers behind each claim and whether it holds, as a Markdown table:
 
-1. Baseline's high-redshift slope C of <dz> vs z_spec (Eq. 9) is negative;
+1. Baseline's high-redshift slope C of <Δz> vs z_spec (Eq. 9) is negative;
 2. Step 3's slope C is at most half of Baseline's in magnitude;
 3. Step 3's total variation distance D_TV (Eq. 10) is below Baseline's;
-4. Step 4's slope of <dz> vs z_photo is smaller in magnitude than Step 3's.
+4. Step 4's slope of <Δz> vs z_photo is smaller in magnitude than Step 3's.
 
 All on the zmode point estimate, the paper's choice.  The exit status is 0 either way: this
 reports, it does not tune.
@@ -36,7 +36,7 @@ def paper_claims(metrics: pd.DataFrame) -> pd.DataFrame:
     s3, s3_e = _scalar(metrics, "step3", "slope_zphoto")
     s4, s4_e = _scalar(metrics, "step4", "slope_zphoto")
     rows = [
-        ("Baseline high-z slope C of <dz> vs z_spec is negative", f"C = {cb:.4f} ± {cb_e:.4f}", cb < 0),
+        ("Baseline high-z slope C of <Δz> vs z_spec is negative", f"C = {cb:.4f} ± {cb_e:.4f}", cb < 0),
         (
             "Step 3's |C| is at most half of Baseline's",
             f"C(Step 3) = {c3:.4f} ± {c3_e:.4f}; |C(Baseline)|/2 = {abs(cb) / 2:.4f}",
@@ -44,7 +44,7 @@ def paper_claims(metrics: pd.DataFrame) -> pd.DataFrame:
         ),
         ("Step 3's D_TV is below Baseline's", f"{t3:.4f} ± {t3_e:.4f} vs {tb:.4f} ± {tb_e:.4f}", t3 < tb),
         (
-            "Step 4's slope of <dz> vs z_photo is smaller in magnitude than Step 3's",
+            "Step 4's slope of <Δz> vs z_photo is smaller in magnitude than Step 3's",
             f"{s4:.4f} ± {s4_e:.4f} vs {s3:.4f} ± {s3_e:.4f}",
             abs(s4) < abs(s3),
         ),
@@ -54,8 +54,12 @@ def paper_claims(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(df: pd.DataFrame) -> str:
     lines = ["| claim | values (zmode) | holds |", "|---|---|---|"]
+
+    def cell(text: str) -> str:  # a bare | would end the Markdown cell
+        return str(text).replace("|", "\\|")
+
     for claim, values, holds in df.itertuples(index=False):
-        lines.append(f"| {claim} | {values} | {'yes' if holds else 'NO'} |")
+        lines.append(f"| {cell(claim)} | {cell(values)} | {'yes' if holds else 'NO'} |")
     return "\n".join(lines)
 
 
