@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .labels import combined_density, multichannel_loss
+from .labels import combined_density
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,159 @@ def _check_labels(label, n_gal: int, n_bins: int, field: str):
     return lambda idx: t[idx]
 
 
+def multichannel_loss_grad(logits: torch.Tensor, label_lo: torch.Tensor, label_hi: torch.Tensor,
+                           lo: torch.Tensor, hi: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``labels.multichannel_loss(logits, None, ...)`` and its gradient, without autograd.
+
+    The loss is ``(1/B) sum_b sum_k CE(softmax(logits[b, k]), t[b, k])`` with the target
+    ``t[b, k]`` the flat label ``1/n`` on every head but the activated ones: ``label_lo``
+    on head ``lo[b]``, then ``label_hi`` on head ``hi[b]`` (which wins where they are the
+    same head, as in ``multichannel_loss``).  Its gradient with respect to ``logits[b, k]``
+    is ``(softmax * sum(t) - t) / B``; ``sum(t) = 1`` for the flat and hard labels, and is
+    kept for soft labels so that densities that are not exactly normalised still give
+    autograd's gradient.  Hard labels are never expanded to one-hot rows.
+
+    Parameters
+    ----------
+    logits : (B, m, n) float32
+    label_lo, label_hi : (B,) int64 bins or (B, n) densities
+    lo, hi : (B,) int64 activated heads
+    grad : (B, m, n) float32, overwritten with d loss / d logits
+
+    Returns
+    -------
+    The loss, a 0-d tensor.
+    """
+    n_batch, _, n = logits.shape
+    log_p = torch.log_softmax(logits, dim=2)
+    torch.exp(log_p, out=grad)
+    b = torch.arange(n_batch, device=logits.device)
+    rows = [(grad[b, lo], lo, label_lo, log_p[b, lo]), (grad[b, hi], hi, label_hi, log_p[b, hi])]
+    ce = log_p.mean(dim=2).neg_()
+    grad.sub_(1.0 / n)
+    for p_rows, heads, label, lp in rows:
+        if label.dtype in (torch.int64, torch.int32):
+            label = label.long()
+            ce[b, heads] = lp[b, label].neg_()
+            p_rows[b, label] -= 1.0
+        else:
+            label = label.to(logits.dtype)
+            ce[b, heads] = (label * lp).sum(dim=1).neg_()
+            p_rows.mul_(label.sum(dim=1, keepdim=True)).sub_(label)
+        grad[b, heads] = p_rows
+    grad.div_(n_batch)
+    return ce.sum(dim=1).mean()
+
+
+def _has_fused_adam(device: torch.device) -> bool:
+    """Whether this torch has ``torch._fused_adam_`` for float32 tensors on ``device``."""
+    if not hasattr(torch, "_fused_adam_"):
+        return False
+    z = [torch.zeros(1, device=device) for _ in range(4)]
+    try:
+        torch._fused_adam_(z[:1], z[1:2], z[2:3], z[3:], [], [torch.ones((), device=device)],
+                           lr=0.0, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+                           amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
+class AdamStep:
+    """Adam (default betas and eps, bias correction, no weight decay) updating tensors in place.
+
+    The same update as ``torch.optim.Adam``: ``torch._fused_adam_`` where torch has it for
+    the device (one pass over parameter, gradient and moments), otherwise the single-tensor
+    algorithm of ``torch.optim.Adam`` written with in-place ops.  ``adam(grads)`` is one
+    step of every parameter; ``adam.next_step()`` then ``adam.update(i, grad, rows)`` for
+    row blocks covering each parameter is the same step done block by block (while a block's
+    gradient is still in cache).
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999),
+                 eps: float = 1e-8, fused: bool | None = None):
+        self.params, self.lr, self.betas, self.eps = params, float(lr), betas, float(eps)
+        self.exp_avgs = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sqs = [torch.zeros_like(p) for p in params]
+        self.step_t = torch.zeros((), dtype=torch.float32, device=params[0].device)
+        self.n_steps = 0
+        self.fused = _has_fused_adam(params[0].device) if fused is None else bool(fused)
+        self._denoms = None if self.fused else [torch.empty_like(p) for p in params]
+
+    def next_step(self) -> None:
+        self.n_steps += 1
+        self.step_t.add_(1)
+
+    def update(self, i: int, grad: torch.Tensor, rows: slice = slice(None)) -> None:
+        """Adam on rows ``rows`` of parameter ``i`` with their gradient ``grad``."""
+        beta1, beta2 = self.betas
+        p, m1, m2 = self.params[i][rows], self.exp_avgs[i][rows], self.exp_avg_sqs[i][rows]
+        if self.fused:
+            torch._fused_adam_([p], [grad], [m1], [m2], [], [self.step_t], lr=self.lr,
+                               beta1=beta1, beta2=beta2, weight_decay=0.0, eps=self.eps,
+                               amsgrad=False, maximize=False)
+            return
+        step_size = self.lr / (1 - beta1**self.n_steps)
+        bias_correction2_sqrt = (1 - beta2**self.n_steps) ** 0.5
+        m1.lerp_(grad, 1 - beta1)
+        m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = torch.sqrt(m2, out=self._denoms[i][rows]).div_(bias_correction2_sqrt)
+        p.addcdiv_(m1, denom.add_(self.eps), value=-step_size)
+
+    def __call__(self, grads: list[torch.Tensor]) -> None:
+        self.next_step()
+        for i, g in enumerate(grads):
+            self.update(i, g)
+
+
+class HeadStep:
+    """One training step of the heads without autograd.
+
+    Logits by one addmm; the loss gradient written out (``multichannel_loss_grad``); the
+    bias gradient by a sum; then head by head: the weight gradient (one mm), Adam in place
+    on that head's rows and, when the next batch ``x_next`` is given, that head's logits for
+    the next step (so each head's weights, gradient and moments are read from memory once
+    per step, not three times).  Buffers are allocated once.
+
+    ``weight`` (m n, D) and ``bias`` (m n,) are updated in place.  Calling the step with a
+    batch ``x`` (B, D), labels, activated heads and optionally ``x_next`` (the ``x`` of the
+    next call, which the caller must not change in between) returns the batch loss (0-d).
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, m: int, n: int, lr: float):
+        self.weight, self.bias, self.m, self.n = weight, bias, int(m), int(n)
+        self.adam = AdamStep([weight, bias], lr)
+        self.grad_w, self.grad_b = torch.empty_like(weight), torch.empty_like(bias)
+        self.heads = [slice(k * self.n, (k + 1) * self.n) for k in range(self.m)]
+        self._buffers: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._logits_of = None  # the x whose logits are in the buffer
+
+    def __call__(self, x, label_lo, label_hi, lo, hi, x_next=None) -> torch.Tensor:
+        n_batch = x.shape[0]
+        if n_batch not in self._buffers:
+            self._buffers[n_batch] = (x.new_empty(n_batch, self.m * self.n),
+                                      x.new_empty(n_batch, self.m * self.n))
+        logits, grad = self._buffers[n_batch]
+        if self._logits_of is not x:
+            torch.addmm(self.bias, x, self.weight.t(), out=logits)
+        loss = multichannel_loss_grad(logits.view(n_batch, self.m, self.n), label_lo, label_hi,
+                                      lo, hi, grad.view(n_batch, self.m, self.n))
+        torch.sum(grad, dim=0, out=self.grad_b)
+        self.adam.next_step()
+        self.adam.update(1, self.grad_b)
+        ahead = x_next is not None and x_next.shape[0] == n_batch
+        for rows in self.heads:
+            torch.mm(grad[:, rows].t(), x, out=self.grad_w[rows])
+            self.adam.update(0, self.grad_w[rows], rows)
+            if ahead:
+                torch.addmm(self.bias[rows], x_next, self.weight[rows].t(), out=logits[:, rows])
+        self._logits_of = x_next if ahead else None
+        return loss
+
+
+StepFactory = Callable[[torch.Tensor, torch.Tensor, int, int, float], Callable]
+
+
 def train_heads(
     reps: np.ndarray,
     view_probs,
@@ -123,6 +276,9 @@ def train_heads(
     settings : HeadSettings
     log : callable taking one progress line, optional.
 
+    Each iteration is a ``HeadStep`` (no autograd).  Threads: torch's current setting (``torch.set_num_threads``; the workflow sets it from
+    the rule's threads).
+
     Returns
     -------
     heads_weight : (m, n, D) float32
@@ -131,6 +287,16 @@ def train_heads(
         ``iterations, batch_size, lr, seed, seconds, samples_per_s, final_loss`` and
         ``loss_history`` (list of ``[iteration, mean loss over the log window]``).
     """
+    return _train(reps, view_probs, label_lo, label_hi, lo, hi, heads_weight0, heads_bias0,
+                  settings, log, HeadStep)
+
+
+def _train(reps, view_probs, label_lo, label_hi, lo, hi, heads_weight0, heads_bias0,
+           settings: HeadSettings, log, step: StepFactory):
+    """``train_heads`` with the step as a parameter: ``step(weight, bias, m, n, lr)`` on the
+    (m n, D) and (m n,) float32 tensors returns a callable ``(x, label_lo, label_hi, lo, hi,
+    x_next=None) -> loss`` that updates them in place (``x_next``: the next call's batch, or
+    None at the last); the benchmark passes the autograd step."""
     reps = np.asarray(reps)
     if reps.ndim == 2:
         reps = reps[:, None, :]
@@ -158,42 +324,49 @@ def train_heads(
         if probs.shape != (n_views,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > 1e-6:
             raise InputError(f"got {view_probs}", field="view_probs",
                              expected=f"{n_views} non-negative probabilities summing to 1")
+    same_labels = label_hi is label_lo
     get_lo = _check_labels(label_lo, n_gal, n, "label_lo")
-    get_hi = _check_labels(label_hi, n_gal, n, "label_hi")
+    get_hi = get_lo if same_labels else _check_labels(label_hi, n_gal, n, "label_hi")
 
     device = torch.device(settings.device)
     reps_t = torch.from_numpy(np.ascontiguousarray(reps))
     if device.type != "cpu":
         reps_t = reps_t.to(device)
-    lo_t, hi_t = torch.from_numpy(lo), torch.from_numpy(hi)
+    lo_t, hi_t = torch.from_numpy(lo).to(device), torch.from_numpy(hi).to(device)
     # (m*n, D) so the forward pass is one addmm and the weight gradient one matmul.
-    weight = torch.nn.Parameter(torch.from_numpy(w0.reshape(m * n, d).copy()).to(device))
-    bias = torch.nn.Parameter(torch.from_numpy(b0.reshape(m * n).copy()).to(device))
-    try:
-        opt = torch.optim.Adam([weight, bias], lr=settings.lr, fused=True)
-    except (RuntimeError, TypeError):
-        opt = torch.optim.Adam([weight, bias], lr=settings.lr)
+    weight = torch.from_numpy(w0.reshape(m * n, d).copy()).to(device)
+    bias = torch.from_numpy(b0.reshape(m * n).copy()).to(device)
+    update = step(weight, bias, m, n, float(settings.lr))
     gen = torch.Generator().manual_seed(int(settings.seed))
     B = int(settings.batch_size)
+    buffers = [torch.empty((B, d), dtype=torch.float32, device=device) for _ in range(2)]
+
+    def draw(it: int):
+        """Batch ``it``: galaxies, then views, from ``gen`` (in this order, batch by batch)."""
+        idx = torch.randint(n_gal, (B,), generator=gen)
+        views = torch.multinomial(probs, B, replacement=True, generator=gen)
+        idx_d = idx.to(device)
+        x = buffers[it % 2].copy_(reps_t[idx_d, views.to(device)])
+        y_lo = get_lo(idx).to(device)
+        y_hi = y_lo if same_labels else get_hi(idx).to(device)
+        return x, y_lo, y_hi, lo_t[idx_d], hi_t[idx_d]
 
     history, window, window_n = [], torch.zeros((), device=device), 0
     t0 = time.perf_counter()
-    for it in range(1, int(settings.iterations) + 1):
-        idx = torch.randint(n_gal, (B,), generator=gen)
-        views = torch.multinomial(probs, B, replacement=True, generator=gen)
-        x = reps_t[idx.to(reps_t.device), views.to(reps_t.device)].to(device, torch.float32)
-        logits = torch.addmm(bias, x, weight.t()).view(B, m, n)
-        loss = multichannel_loss(logits, None, get_lo(idx).to(device), get_hi(idx).to(device),
-                                 lo_t[idx].to(device), hi_t[idx].to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        window = window + loss.detach()
+    n_it = int(settings.iterations)
+    batch = draw(1) if n_it > 0 else None
+    for it in range(1, n_it + 1):
+        # the next batch is drawn before this update (which draws nothing), so the step can
+        # compute its logits while each head's new weights are in cache
+        nxt = draw(it + 1) if it < n_it else None
+        window += update(*batch, x_next=None if nxt is None else nxt[0]).detach()
+        batch = nxt
         window_n += 1
-        if it % max(int(settings.log_every), 1) == 0 or it == settings.iterations:
+        if it % max(int(settings.log_every), 1) == 0 or it == n_it:
             mean_loss = float(window) / window_n
             history.append([it, mean_loss])
-            window, window_n = torch.zeros((), device=device), 0
+            window.zero_()
+            window_n = 0
             if log is not None:
                 el = time.perf_counter() - t0
                 log(f"iter {it:7d}  loss {mean_loss:.5f}  lr {settings.lr:.2e}  "
