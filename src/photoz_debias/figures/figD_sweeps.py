@@ -170,13 +170,22 @@ def _draw_curve_panels(axes, panels, curves, param, vals, style, estimate):
         zero_line(ax)
         robust_ylim(ax, drawn)
         if drawn:
-            ax.set_xlim(*curve_range(drawn))
+            ax.set_xlim(*_filled_range(drawn))
         ax.set_xlabel(CURVE_LABELS.get(met, met))
         ax.set_title(method_label(m, style))
         if j == 0:
             ax.set_ylabel(LABEL_DZ)
             ax.legend(title=PARAM_LABELS.get(param, param), ncol=2, loc="best",
                       fontsize=style["font_size"] - 2.5, title_fontsize=style["font_size"] - 2)
+
+
+def _filled_range(curves) -> tuple[float, float]:
+    """The x-extent of the bins that hold a value in any of the curves (all bins if none)."""
+    filled = [(c[1][np.isfinite(c[3])], c[2][np.isfinite(c[3])]) for c in curves]
+    filled = [(lo, hi) for lo, hi in filled if len(lo)]
+    if not filled:
+        return curve_range(curves)
+    return min(lo.min() for lo, _ in filled), max(hi.max() for _, hi in filled)
 
 
 def plot_figD_curves(
