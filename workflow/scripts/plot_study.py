@@ -30,7 +30,7 @@ if p.figure == "zphot_zspec":  # Fig. D.5: Baseline z_photo vs z_spec per point
         out,
         outlier_threshold=p.part["outlier_threshold"],
         z_range=(g["z_min"], g["z_max"]),
-        ncols=min(3, len(panels)),
+        ncols=2,  # three columns leave no room for the panel titles at the page width
     )
 else:
     from photoz_debias.figures.figD_sweeps import plot_figD_curves, plot_figD_sweep
