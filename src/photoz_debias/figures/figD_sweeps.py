@@ -57,6 +57,18 @@ def _select_estimate(df, estimate):
     return df[keep]
 
 
+def _prepare_curves(curves: pd.DataFrame, param: str, estimate: str) -> pd.DataFrame:
+    """Per-bin curves of a sweep, checked, restricted to ``estimate``, with the optional
+    ``error`` (NaN) and ``estimate`` columns filled in."""
+    require_columns(curves, [param, "method", "metric", "bin_lo", "bin_hi", "value"], "sweep curves")
+    curves = _select_estimate(curves, estimate)
+    if "error" not in curves.columns:
+        curves = curves.assign(error=np.nan)
+    if "estimate" not in curves.columns:
+        curves = curves.assign(estimate=estimate)
+    return curves
+
+
 def plot_figD_sweep(
     sweep: pd.DataFrame,
     param: str,
@@ -103,12 +115,7 @@ def plot_figD_sweep(
 
     lower = []
     if curves is not None:
-        require_columns(curves, [param, "method", "metric", "bin_lo", "bin_hi", "value"], "sweep curves")
-        curves = _select_estimate(curves, estimate)
-        if "error" not in curves.columns:
-            curves = curves.assign(error=np.nan)
-        if "estimate" not in curves.columns:
-            curves = curves.assign(estimate=estimate)
+        curves = _prepare_curves(curves, param, estimate)
         lower = [(m, met) for m in curve_methods for met in curve_metrics
                  if ((curves["method"].map(method_key) == m) & (curves["metric"] == met)).any()]
 
@@ -215,12 +222,7 @@ def plot_figD_curves(
     -------
     list of pathlib.Path : the written files.
     """
-    require_columns(curves, [param, "method", "metric", "bin_lo", "bin_hi", "value"], "sweep curves")
-    curves = _select_estimate(curves, estimate)
-    if "error" not in curves.columns:
-        curves = curves.assign(error=np.nan)
-    if "estimate" not in curves.columns:
-        curves = curves.assign(estimate=estimate)
+    curves = _prepare_curves(curves, param, estimate)
     panels = [(method_key(m), met) for m in methods for met in metrics
               if ((curves["method"].map(method_key) == method_key(m)) & (curves["metric"] == met)).any()]
     if not panels:
