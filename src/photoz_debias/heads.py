@@ -276,8 +276,8 @@ def train_heads(
     settings : HeadSettings
     log : callable taking one progress line, optional.
 
-    Each iteration is a ``HeadStep`` (no autograd).  Threads: torch's current setting (``torch.set_num_threads``; the workflow sets it from
-    the rule's threads).
+    Each iteration is a ``HeadStep`` (no autograd).  Threads: torch's current setting
+    (``torch.set_num_threads``; the workflow sets it from the rule's threads).
 
     Returns
     -------
