@@ -7,7 +7,13 @@ import torch
 from photoz_debias.checkpoint import save_checkpoint
 import pandas as pd
 
-from photoz_debias.diagnose import diagnose_checkpoint, label_shift_summary, main
+from photoz_debias.diagnose import (
+    diagnose_checkpoint,
+    diagnose_representation,
+    effective_rank,
+    label_shift_summary,
+    main,
+)
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
 from photoz_debias.networks import build_model
@@ -105,3 +111,49 @@ def test_label_shift_summary_by_hand(tmp_path, capsys):
 def test_label_shift_summary_needs_the_columns():
     with pytest.raises(InputError, match="z_star"):
         label_shift_summary(pd.DataFrame({"z0": [0.1]}), [0, 1])
+
+
+def test_effective_rank_counts_the_directions_that_carry_variance():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3)) @ rng.normal(size=(3, 20))  # rank 3 in 20 dimensions
+    assert effective_rank(x) == 3
+    assert effective_rank(np.ones((10, 4))) == 0
+
+
+def _probe_data(n, rng, informative=True):
+    """Representations whose first unit is the redshift bin (or noise), ReLU-like >= 0."""
+    z_bin = rng.integers(0, 8, n)
+    x = np.abs(rng.normal(size=(n, 6))).astype(np.float32)
+    x[:, 5] = 0.0  # a dead unit
+    if informative:
+        x[:, :4] = np.eye(8)[z_bin][:, :4] * 5  # bins 0-3 one-hot, 4-7 none
+        x[:, 4] = (z_bin >= 4) * (z_bin - 3.0)
+    return x, z_bin
+
+
+def test_representation_diagnostics_tell_informative_from_noise(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    grid = RedshiftGrid(**GRID)
+    path = tmp_path / "s1.pt"
+    save_checkpoint(path, _constant_model("multi", 0), {"grid": GRID})
+    results = {}
+    for informative in (True, False):
+        xtr, btr = _probe_data(400, rng, informative)
+        xte, bte = _probe_data(200, rng, informative)
+        labels = pd.DataFrame({"split": [0] * 400 + [1] * 200,
+                               "z_spec": grid.centres[np.r_[btr, bte]]})
+        monkeypatch.setattr("photoz_debias.io.read_labels", lambda *a, **k: labels)
+        monkeypatch.setattr("photoz_debias.io.read_representations",
+                            lambda p, split, rows=None: xtr[:, None] if split == "train" else xte)
+        results[informative] = diagnose_representation("stamps.h5", path, "reps.h5")
+    good, bad = results[True], results[False]
+    assert good["dead_units"] == bad["dead_units"] == 1 and good["n_units"] == 6
+    assert good["probe_sigma_mad"] == pytest.approx(0.0, abs=1e-12)  # every bin recovered
+    assert bad["probe_sigma_mad"] > 0.05
+
+
+def test_representation_needs_a_checkpoint_with_a_grid(tmp_path):
+    path = tmp_path / "x.pt"
+    save_checkpoint(path, _constant_model("multi", 0))
+    with pytest.raises(InputError, match="grid"):
+        diagnose_representation("stamps.h5", path, "reps.h5")

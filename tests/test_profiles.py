@@ -77,3 +77,16 @@ def test_paper_configs_dry_run(tmp_path, name, data):
     expected = 5 * 2 + (4 + 4 + 5 + 4) if name == "paper-sdss" else 5
     assert int(counts["train_step1"]) == expected
     assert int(counts["train_baseline"]) == int(counts["train_step1"])
+
+
+@pytest.mark.parametrize("device, gpu", [("cpu", "0"), ("cuda", "1")])
+def test_default_config_trunk_jobs_hold_a_gpu_only_where_there_is_one(tmp_path, monkeypatch, device, gpu):
+    # resources.train.gpu: auto -> the workstation profile's gpu: 1 serialises the trunk jobs
+    # on a GPU machine, and lets them run side by side on a CPU-only one
+    monkeypatch.setenv("PHOTOZ_DEVICE", device)
+    out = dry_run("--workflow-profile", str(ROOT / "profiles" / "default"), "--cores", "2",
+                  "--configfile", str(ROOT / "config" / "config.yaml"), cwd=tmp_path)
+    jobs = job_resources(out)
+    trunk = [res for rule, res in jobs if rule in GPU_RULES]
+    assert trunk and all(re.search(rf"\bgpu={gpu}\b", res) for res in trunk)
+    assert not any("gpu=" in res for rule, res in jobs if rule not in GPU_RULES)

@@ -42,19 +42,44 @@ def jobs(out):
     return found
 
 
-def test_default_config_runs_threshold_and_iterations_studies_without_new_training(tmp_path):
+STUDY_FIGURE_RULES = {
+    "plot_figD1_threshold", "plot_figD3_n_bins", "plot_figD4_iterations",
+    "plot_figD5_iterations_zphot_zspec", "plot_figD6_iterations_residuals",
+    "plot_figD7_train_size", "plot_figD8_label_error", "plot_figD9_net",
+}
+DEFAULT_POINTS = {"sdss__nbins160", "sdss__frac0.5", "sdss__sigz0.05", "sdss__netnets1"}
+
+
+def test_default_config_runs_every_study_with_one_new_point_each(tmp_path):
     out = dry_run(tmp_path, CONFIG).stdout
     js = jobs(out)
     rules = {r for r, _, _ in js}
     train = [(r, w) for r, w, _ in js if r in TRAIN_RULES]
-    # the trunks trained are exactly the main ensembles': 3 datasets x 3 seeds x 2 models
-    assert {w["dataset"] for _, w in train} == MAIN
-    assert len(train) == 2 * 3 * 3
-    assert {"gather_study", "plot_figD1_threshold", "plot_figD4_iterations",
-            "plot_figD5_iterations_zphot_zspec", "plot_figD6_iterations_residuals",
-            "iterations_checkpoint"} <= rules
-    assert not rules & {"plot_figD3_n_bins", "plot_figD7_train_size", "plot_figD8_label_error",
-                        "plot_figD9_net"}
+    # the main ensembles (3 datasets x 3 seeds x 2 models) and, with the study seed only, one
+    # Baseline and one Step 1 per retraining point off the base setting; no trunk is trained
+    # for the threshold and iterations studies
+    main = [w for _, w in train if w["dataset"] in MAIN]
+    derived = [w for _, w in train if w["dataset"] not in MAIN]
+    assert len(main) == 2 * 3 * 3
+    assert {w["dataset"] for w in derived} == DEFAULT_POINTS
+    assert len(derived) == 2 * len(DEFAULT_POINTS) and {w["seed"] for w in derived} == {"0"}
+    assert STUDY_FIGURE_RULES | {"gather_study", "iterations_checkpoint"} <= rules
+    # every figure of the paper is a target of the default run (Fig. 7 is Fig. 6's layout on
+    # the CFHTLS-WIDE-like part)
+    every_figure = [f"results/sdss/figures/{f}_netcpu_all.png" for f in (
+        "fig04_balancing", "fig05_soft_label", "fig06_residuals", "fig08_zphot_zspec",
+        "fig09_calibration", "figB1_estimates", "figC1_expected_residuals", "figD1_threshold",
+        "figD3_n_bins", "figD4_iterations", "figD5_iterations_zphot_zspec",
+        "figD6_iterations_residuals", "figD7_train_size", "figD8_label_error", "figD9_net")]
+    every_figure += [
+        "results/sdss/figures/fig03_grid.png", "results/cfhtls/figures/fig03_grid.png",
+        "results/cfhtls/figures/fig06_residuals_netcpu_wide.png",
+        "results/cfhtls/figures/figD2_threshold_netcpu_wide.png",
+        "results/sdss_depleted/figures/fig10_calibration_netcpu_all.png",
+        "results/figures/fig11_tomography.png", "results/figures/fig12_peers.png",
+    ]
+    missing = [f for f in every_figure if f not in out]
+    assert not missing, missing
     # threshold points are parts of the trained datasets, run with the study seed only; the
     # point at the part's own threshold (sdss 10, wide 5) reuses the part's Steps 2-3 of seed 0
     th = [w for r, w, _ in js if r == "train_step2" and "__th" in w["part"]]
@@ -116,3 +141,14 @@ def test_threshold_sweep_dataset_and_part_must_exist(tmp_path):
         bad.write_text(yaml.safe_dump({"studies": {"threshold": {"activate": True, "sweeps": [sweep]}}}))
         res = dry_run(tmp_path, CONFIG, bad, expect_ok=False)
         assert res.returncode != 0 and named in res.stdout + res.stderr
+
+
+def test_quick_overlay_runs_the_sdss_like_survey_alone(tmp_path):
+    out = dry_run(tmp_path, CONFIG, ROOT / "config" / "quick.yaml").stdout
+    js = jobs(out)
+    rules = {r for r, _, _ in js}
+    assert {w["dataset"] for _, w, _ in js if "dataset" in w} == {"sdss"}
+    assert sum(r == "train_step1" for r, _, _ in js) == 3
+    assert not rules & (STUDY_FIGURE_RULES | {"gather_study", "deplete_training"})
+    for fig in ("fig06_residuals_netcpu_all", "fig09_calibration_netcpu_all"):
+        assert f"results/sdss/figures/{fig}.png" in out

@@ -16,6 +16,16 @@ model's own density (Eq. 2 for the multi-channel unit); for the multi-channel un
 magnitude head's accuracy (argmax among the galaxy's activated outputs) and the mean peak
 probability of the activated redshift head (a head still close to flat is underfit).
 
+``representation``: is Step 1's cached representation (the input of Steps 2-3) informative?
+For the test split of ``representations.h5``: the units that are zero for every galaxy, the
+number of principal components that hold 99% of the variance, and the test sigma_MAD of a
+linear probe (one softmax over the grid of the Step 1 checkpoint, trained on the training
+split's unrotated view); a probe far above the Baseline's sigma_MAD means the trunk, not the
+heads, is what limits Steps 1-3::
+
+    python -m photoz_debias.diagnose representation results/cfhtls/stamps.h5 \
+        results/cfhtls/netcpu/seed0/step1.pt results/cfhtls/netcpu/seed0/representations.h5
+
 ``labels``: the soft-label means of Step 3 (Eq. 8) per z_spec interval: how many subset
 galaxies, the mean shift z* - z0, the mean width sqrt(Var) (Eq. 7) and sigma_1 (Eq. 4)::
 
@@ -94,6 +104,71 @@ def diagnose_checkpoint(path, test: dict, outlier_threshold: float = 0.05, batch
     }
 
 
+def effective_rank(x: np.ndarray, fraction: float = 0.99) -> int:
+    """Number of principal components of ``x`` (N, D) that hold ``fraction`` of its variance."""
+    x = np.asarray(x, dtype=np.float64)
+    s2 = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) ** 2
+    if s2.sum() <= 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(s2) / s2.sum(), fraction - 1e-12) + 1)
+
+
+def linear_probe(train_x: np.ndarray, train_bin: np.ndarray, test_x: np.ndarray, n_bins: int,
+                 epochs: int = 300, lr: float = 1e-2, seed: int = 0) -> np.ndarray:
+    """Fit one softmax layer (full-batch Adam on the cross-entropy) and return the test
+    galaxies' most probable bins: how much redshift a representation carries linearly."""
+    g = torch.Generator().manual_seed(seed)
+    xtr = torch.as_tensor(np.asarray(train_x, dtype=np.float32))
+    y = torch.as_tensor(np.asarray(train_bin, dtype=np.int64))
+    scale = xtr.std(dim=0).clamp_min(1e-6)
+    layer = torch.nn.Linear(xtr.shape[1], n_bins)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, 0.01, generator=g)
+        layer.bias.zero_()
+    opt = torch.optim.Adam(layer.parameters(), lr=lr)
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(layer(xtr / scale), y).backward()
+        opt.step()
+    with torch.no_grad():
+        xte = torch.as_tensor(np.asarray(test_x, dtype=np.float32))
+        return layer(xte / scale).argmax(dim=1).numpy()
+
+
+def diagnose_representation(stamps, step1, representations, seed: int = 0) -> dict:
+    """Dead units, effective rank and linear-probe sigma_MAD of a cached representation.
+
+    Returns dict with ``n_units``, ``dead_units`` (zero for every test galaxy),
+    ``effective_rank`` (99% of the test variance) and ``probe_sigma_mad`` (zmode of a linear
+    softmax over the Step 1 checkpoint's grid, trained on the training split's unrotated
+    view, on the test galaxies).
+    """
+    from .io import read_labels, read_representations
+
+    meta = torch.load(step1, map_location="cpu", weights_only=True).get("meta", {})
+    if "grid" not in meta:
+        raise InputError("the checkpoint's meta has no redshift grid", file=str(step1), field="meta.grid",
+                         expected="a checkpoint written by the workflow's train rules")
+    g = meta["grid"]
+    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    labels = read_labels(stamps)
+    train, test = labels[labels["split"] == 0], labels[labels["split"] == 1]
+    xtr = read_representations(representations, "train")
+    xte = read_representations(representations, "test")
+    xtr = xtr[:, 0] if xtr.ndim == 3 else xtr
+    if len(xtr) != len(train) or len(xte) != len(test):
+        raise InputError(f"{len(xtr)} train / {len(xte)} test representations for {len(train)} / "
+                         f"{len(test)} galaxies", file=str(representations),
+                         expected=f"the representations of {stamps}")
+    bins = linear_probe(xtr, grid.bin_index(train["z_spec"].to_numpy()), xte, grid.n_bins, seed=seed)
+    return {
+        "n_units": int(xte.shape[1]),
+        "dead_units": int(np.sum(~(xte > 0).any(axis=0))),
+        "effective_rank": effective_rank(xte),
+        "probe_sigma_mad": sigma_mad(grid.centres[bins], test["z_spec"].to_numpy()),
+    }
+
+
 def label_shift_summary(table: pd.DataFrame, edges) -> pd.DataFrame:
     """Step 3's label shifts per z_spec interval of a ``soft_labels.parquet`` table.
 
@@ -130,6 +205,15 @@ def _print_checkpoints(args) -> None:
               f"{100 * d['outlier_fraction']:.1f}% | {d['mean_residual']:+.5f} {extra}")
 
 
+def _print_representations(args) -> None:
+    print("| representations | units | dead units | 99% variance in | linear probe sigma_MAD |")
+    print("|---|---:|---:|---:|---:|")
+    for reps in args.representations:
+        d = diagnose_representation(args.stamps, args.step1, reps)
+        print(f"| {reps} | {d['n_units']} | {d['dead_units']} | {d['effective_rank']} components | "
+              f"{d['probe_sigma_mad']:.4f} |")
+
+
 def _print_labels(args) -> None:
     for path in args.tables:
         table = pd.read_parquet(path)
@@ -151,14 +235,21 @@ def main(argv=None) -> int:
     c.add_argument("checkpoints", nargs="+", help="model checkpoints (.pt)")
     c.add_argument("--outlier-threshold", type=float, default=0.05)
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    r = sub.add_parser("representation", help="is Step 1's cached representation informative?")
+    r.add_argument("stamps", help="preprocessed stamps file (results/<dataset>/stamps.h5)")
+    r.add_argument("step1", help="a Step 1 checkpoint of the dataset (for its redshift grid)")
+    r.add_argument("representations", nargs="+", help="representations.h5 files")
+    r.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     lab = sub.add_parser("labels", help="Step 3 soft-label shifts per z_spec interval")
     lab.add_argument("tables", nargs="+", help="soft_labels.parquet files")
     lab.add_argument("--bin-width", type=float, default=0.05, help="z_spec interval width")
     args = ap.parse_args(argv)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     if args.what == "checkpoints":
-        if args.threads:
-            torch.set_num_threads(args.threads)
         _print_checkpoints(args)
+    elif args.what == "representation":
+        _print_representations(args)
     else:
         _print_labels(args)
     return 0

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from photoz_debias import studies as st
+from photoz_debias.hardware import gpu_request
 
 DEPLETED = "_depleted"
 SEEDS = config["ensemble"]["seeds"]

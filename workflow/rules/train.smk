@@ -18,7 +18,7 @@ rule train_baseline:
         "../../envs/photoz.yaml"
     threads: config["resources"]["train"]["threads"]
     resources:
-        gpu=config["resources"]["train"]["gpu"],
+        gpu=gpu_request(config["resources"]["train"]["gpu"]),
         mem_mb=config["resources"]["train"]["mem_mb"],
         runtime=config["resources"]["train"]["runtime"],
     params:
@@ -48,7 +48,7 @@ rule train_step1:
         "../../envs/photoz.yaml"
     threads: config["resources"]["train"]["threads"]
     resources:
-        gpu=config["resources"]["train"]["gpu"],
+        gpu=gpu_request(config["resources"]["train"]["gpu"]),
         mem_mb=config["resources"]["train"]["mem_mb"],
         runtime=config["resources"]["train"]["runtime"],
     params:
@@ -76,7 +76,7 @@ rule predict_baseline:
         "../../envs/photoz.yaml"
     threads: config["resources"]["represent"]["threads"]
     resources:
-        gpu=config["resources"]["represent"]["gpu"],
+        gpu=gpu_request(config["resources"]["represent"]["gpu"]),
         mem_mb=config["resources"]["represent"]["mem_mb"],
         runtime=config["resources"]["represent"]["runtime"],
     script:
@@ -97,7 +97,7 @@ rule represent:
         "../../envs/photoz.yaml"
     threads: config["resources"]["represent"]["threads"]
     resources:
-        gpu=config["resources"]["represent"]["gpu"],
+        gpu=gpu_request(config["resources"]["represent"]["gpu"]),
         mem_mb=config["resources"]["represent"]["mem_mb"],
         runtime=config["resources"]["represent"]["runtime"],
     script:

@@ -1,0 +1,30 @@
+"""photoz_debias.hardware: the `gpu` resource of the trunk rules ('auto' follows the machine)."""
+
+import pytest
+
+from photoz_debias.errors import InputError
+from photoz_debias.hardware import gpu_request, gpu_visible
+
+
+def test_auto_follows_the_gpu_device_node(tmp_path):
+    assert gpu_request("auto", env={}, dev=tmp_path) == 0
+    (tmp_path / "nvidia0").touch()
+    assert gpu_request("auto", env={}, dev=tmp_path) == 1
+
+
+def test_device_override_and_hidden_gpus_win_over_the_device_node(tmp_path):
+    (tmp_path / "nvidia0").touch()
+    assert not gpu_visible({"PHOTOZ_DEVICE": "cpu"}, tmp_path)
+    assert not gpu_visible({"CUDA_VISIBLE_DEVICES": ""}, tmp_path)
+    assert not gpu_visible({"CUDA_VISIBLE_DEVICES": "-1"}, tmp_path)
+    assert gpu_visible({"CUDA_VISIBLE_DEVICES": "0"}, tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert gpu_visible({"PHOTOZ_DEVICE": "cuda:1"}, empty)
+
+
+def test_integers_pass_through_and_nonsense_is_refused():
+    assert gpu_request(0) == 0 and gpu_request(2) == 2
+    for bad in (-1, "yes", 1.5, True):
+        with pytest.raises(InputError, match="auto"):
+            gpu_request(bad)
