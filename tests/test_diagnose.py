@@ -13,6 +13,7 @@ from photoz_debias.diagnose import (
     effective_rank,
     label_shift_summary,
     main,
+    shift_response,
 )
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
@@ -157,3 +158,32 @@ def test_representation_needs_a_checkpoint_with_a_grid(tmp_path):
     save_checkpoint(path, _constant_model("multi", 0))
     with pytest.raises(InputError, match="grid"):
         diagnose_representation("stamps.h5", path, "reps.h5")
+
+
+def test_shift_response_by_hand(tmp_path, capsys):
+    cat = pd.DataFrame({
+        "z_spec": [0.01, 0.03, 0.12],
+        "step3b_zmode": [0.01, 0.03 - 0.0103, 0.12 + 0.0112],   # dz 0, -0.01, +0.01
+        "step3_zmode": [0.01 + 0.0202, 0.03, 0.12],             # dz +0.02, 0, 0
+    })
+    t1 = pd.DataFrame({"z0": [0.02, 0.11], "z_star": [0.02 + 0.0102, 0.11], "var": [1e-4] * 2,
+                       "sigma1": [0.01] * 2})
+    t2 = pd.DataFrame({"z0": [0.04], "z_star": [0.04 - 0.0104], "var": [1e-4], "sigma1": [0.01]})
+    r = shift_response(cat, [t1, t2], [0.0, 0.05, 0.1, 0.15])
+    assert r["n_test"].tolist() == [2, 0, 1] and r["n_labels"].tolist() == [2, 0, 1]
+    assert r.loc[0, "step3b"] == pytest.approx(-0.005)
+    assert r.loc[0, "step3"] == pytest.approx(0.01)
+    assert r.loc[0, "response"] == pytest.approx(0.015)
+    assert r.loc[0, "shift"] == pytest.approx(0.0)  # +0.01 and -0.01 in dz units
+    assert r.loc[2, "step3b"] == pytest.approx(0.01) and r.loc[2, "shift"] == pytest.approx(0.0)
+    assert np.isnan(r.loc[1, "step3"])
+    cat.to_parquet(tmp_path / "c.parquet")
+    t1.to_parquet(tmp_path / "t1.parquet")
+    assert main(["shifts", str(tmp_path / "c.parquet"), str(tmp_path / "t1.parquet"),
+                 "--bin-width", "0.05"]) == 0
+    assert "| 0.000-0.050 | 2 | -0.0050 | +0.0100 | +0.0100 | +0.0150 |" in capsys.readouterr().out
+
+
+def test_shift_response_needs_step3b():
+    with pytest.raises(InputError, match="step3b_zmode"):
+        shift_response(pd.DataFrame({"z_spec": [0.1], "step3_zmode": [0.1]}), [], [0, 1])

@@ -92,3 +92,13 @@ def test_plot_realism(summary, tmp_path):
     plot_realism(pop, mgs, png, pdf)
     assert png.stat().st_size > 10000 and pdf.stat().st_size > 5000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["realism.pdf", "realism.png"]
+
+
+def test_high_redshift_tail(summary):
+    # the tail above z = 0.2 is where Step 3's label shifts (Eq. 8) are large: its weight must
+    # be the real one (within 30%; within a factor 1.6 above 0.25, where MGS has ~20 galaxies)
+    _, _, s = summary
+    t = _get(s, "frac_z_above").set_index("z_lo")
+    for z, tol in ((0.15, 0.3), (0.20, 0.3), (0.25, 0.6)):
+        ratio = t.loc[z, "synthetic"] / t.loc[z, "mgs"]
+        assert abs(ratio - 1) < tol, (z, t.loc[z, ["synthetic", "mgs"]].to_dict())

@@ -26,6 +26,15 @@ heads, is what limits Steps 1-3::
     python -m photoz_debias.diagnose representation results/cfhtls/stamps.h5 \
         results/cfhtls/netcpu/seed0/step1.pt results/cfhtls/netcpu/seed0/representations.h5
 
+``shifts``: does Step 3 need the label shift Eq. 8 gives it?  Per z_spec interval of the test
+catalogue: the mean residual of Step 3b (soft labels at z0: the bias Eq. 8 is meant to
+remove), the mean label shift ``(z* - z0)/(1 + z0)`` of the soft-label tables (all seeds
+pooled), Step 3's mean residual and its difference to Step 3b (how far the shift moved the
+estimates).  Eq. 8 is right where the shift is about minus Step 3b's residual::
+
+    python -m photoz_debias.diagnose shifts results/sdss/netcpu/all/catalogue.parquet \
+        results/sdss/netcpu/seed*/all/soft_labels.parquet
+
 ``labels``: the soft-label means of Step 3 (Eq. 8) per z_spec interval: how many subset
 galaxies, the mean shift z* - z0, the mean width sqrt(Var) (Eq. 7) and sigma_1 (Eq. 4)::
 
@@ -205,6 +214,55 @@ def _print_checkpoints(args) -> None:
               f"{100 * d['outlier_fraction']:.1f}% | {d['mean_residual']:+.5f} {extra}")
 
 
+def shift_response(catalogue: pd.DataFrame, tables: list[pd.DataFrame], edges,
+                   estimate: str = "zmode") -> pd.DataFrame:
+    """Eq. 8's label shifts against the residuals of Steps 3b and 3, per z_spec interval.
+
+    Returns one row per interval ``[lo, hi)`` of ``edges``: ``n_test``, ``step3b`` and
+    ``step3`` (mean ``dz = (z_phot - z_spec)/(1 + z_spec)`` of the test galaxies),
+    ``response = step3 - step3b``, ``n_labels`` and ``shift`` (mean ``(z* - z0)/(1 + z0)``
+    of the (galaxy, output) rows of all ``tables``).
+    """
+    cols = [f"step3b_{estimate}", f"step3_{estimate}", "z_spec"]
+    missing = [c for c in cols if c not in catalogue.columns]
+    if missing:
+        raise InputError(f"columns {missing} missing", field="catalogue",
+                         expected="a catalogue.parquet with the Step 3 and 3b estimates")
+    for t in tables:
+        label_shift_summary(t.head(0), [0.0, 1.0])  # checks the columns
+    zs = catalogue["z_spec"].to_numpy(np.float64)
+    dz = {m: (catalogue[f"{m}_{estimate}"].to_numpy(np.float64) - zs) / (1 + zs) for m in ("step3b", "step3")}
+    lab = pd.concat(tables, ignore_index=True)
+    z0 = lab["z0"].to_numpy(np.float64)
+    shift = (lab["z_star"].to_numpy(np.float64) - z0) / (1 + z0)
+    edges = np.asarray(edges, dtype=np.float64)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        t, l_ = (zs >= lo) & (zs < hi), (z0 >= lo) & (z0 < hi)
+        mean = lambda a, m: float(a[m].mean()) if m.any() else float("nan")  # noqa: E731
+        r = {"lo": lo, "hi": hi, "n_test": int(t.sum()), "step3b": mean(dz["step3b"], t),
+             "step3": mean(dz["step3"], t), "n_labels": int(l_.sum()), "shift": mean(shift, l_)}
+        r["response"] = r["step3"] - r["step3b"]
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def _print_shifts(args) -> None:
+    cat = pd.read_parquet(args.catalogue)
+    tables = [pd.read_parquet(p) for p in args.tables]
+    top = float(cat["z_spec"].max())
+    edges = np.arange(0.0, top + args.bin_width, args.bin_width)
+    print(f"{args.catalogue}: test residuals (zmode) and the Eq. 8 label shifts of "
+          f"{len(tables)} soft-label table(s), in dz = (z - z_spec)/(1 + z_spec)\n")
+    print("| z_spec | test galaxies | <dz> Step 3b | label shift | <dz> Step 3 | Step 3 - Step 3b |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in shift_response(cat, tables, edges).itertuples():
+        if r.n_test:
+            f = lambda v: "-" if np.isnan(v) else f"{v:+.4f}"  # noqa: E731
+            print(f"| {r.lo:.3f}-{r.hi:.3f} | {r.n_test} | {f(r.step3b)} | {f(r.shift)} | "
+                  f"{f(r.step3)} | {f(r.response)} |")
+
+
 def _print_representations(args) -> None:
     print("| representations | units | dead units | 99% variance in | linear probe sigma_MAD |")
     print("|---|---:|---:|---:|---:|")
@@ -240,6 +298,10 @@ def main(argv=None) -> int:
     r.add_argument("step1", help="a Step 1 checkpoint of the dataset (for its redshift grid)")
     r.add_argument("representations", nargs="+", help="representations.h5 files")
     r.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    sh = sub.add_parser("shifts", help="Eq. 8's label shifts against Step 3b's and Step 3's residuals")
+    sh.add_argument("catalogue", help="catalogue.parquet of the part")
+    sh.add_argument("tables", nargs="+", help="the part's soft_labels.parquet files (one per seed)")
+    sh.add_argument("--bin-width", type=float, default=0.025, help="z_spec interval width")
     lab = sub.add_parser("labels", help="Step 3 soft-label shifts per z_spec interval")
     lab.add_argument("tables", nargs="+", help="soft_labels.parquet files")
     lab.add_argument("--bin-width", type=float, default=0.05, help="z_spec interval width")
@@ -250,6 +312,8 @@ def main(argv=None) -> int:
         _print_checkpoints(args)
     elif args.what == "representation":
         _print_representations(args)
+    elif args.what == "shifts":
+        _print_shifts(args)
     else:
         _print_labels(args)
     return 0

@@ -76,6 +76,10 @@ def _ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(np.searchsorted(a, x, "right") / len(a) - np.searchsorted(b, x, "right") / len(b))))
 
 
+#: the redshifts above which ``realism_summary`` compares the tail fractions
+TAIL_Z = (0.15, 0.20, 0.25)
+
+
 def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_Z_EDGES) -> pd.DataFrame:
     """Median colours per z bin and global n(z), n(r) statistics of synthetic vs MGS.
 
@@ -91,8 +95,9 @@ def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_
     -------
     Tidy DataFrame with columns ``quantity, z_lo, z_hi, synthetic, mgs, diff, n_synthetic,
     n_mgs``: one row per (colour, z bin) with the median colours (mag), and global rows
-    ``median_z``, ``median_r`` (mag) and ``ks_r`` (KS distance of the r distributions; in
-    the ``diff`` column) with NaN bin edges.
+    ``median_z``, ``median_r`` (mag), ``ks_r`` (KS distance of the r distributions; in
+    the ``diff`` column) and ``frac_z_above`` (the fraction of galaxies with z >= ``z_lo``,
+    for the high-z tail: z_lo = 0.15, 0.20, 0.25) with NaN bin edges otherwise.
     """
     z_edges = np.asarray(z_edges, float)
     if z_edges.ndim != 1 or len(z_edges) < 2 or np.any(np.diff(z_edges) <= 0):
@@ -119,6 +124,9 @@ def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_
     rows.append(("median_z", np.nan, np.nan, mz[0], mz[1], mz[0] - mz[1], n_s, n_m))
     rows.append(("median_r", np.nan, np.nan, mr[0], mr[1], mr[0] - mr[1], n_s, n_m))
     rows.append(("ks_r", np.nan, np.nan, np.nan, np.nan, _ks_distance(rs, rm), n_s, n_m))
+    for z in TAIL_Z:
+        fs, fm = float(np.mean(zs >= z)), float(np.mean(zm >= z))
+        rows.append(("frac_z_above", z, np.nan, fs, fm, fs - fm, n_s, n_m))
     return pd.DataFrame(rows, columns=["quantity", "z_lo", "z_hi", "synthetic", "mgs", "diff", "n_synthetic", "n_mgs"])
 
 
