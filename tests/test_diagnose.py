@@ -187,3 +187,18 @@ def test_shift_response_by_hand(tmp_path, capsys):
 def test_shift_response_needs_step3b():
     with pytest.raises(InputError, match="step3b_zmode"):
         shift_response(pd.DataFrame({"z_spec": [0.1], "step3_zmode": [0.1]}), [], [0, 1])
+
+
+def test_representation_of_a_checkpoint_runs_its_trunk(tmp_path, monkeypatch):
+    path = tmp_path / "b.pt"
+    model = _constant_model("single", 1)
+    save_checkpoint(path, model, {"grid": GRID})
+    data = {"train": _test_set(60, seed=1), "test": _test_set(30, seed=2)}
+    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays",
+                        lambda stamps, split: data[split])
+    d = diagnose_representation("stamps.h5", path, str(path))
+    with torch.no_grad():
+        rep = model.trunk(torch.as_tensor(data["test"]["x"]), torch.as_tensor(data["test"]["ebv"]))
+    assert d["n_units"] == rep.shape[1]
+    assert d["dead_units"] == int((~(rep > 0).any(dim=0)).sum())
+    assert 0.0 <= d["probe_sigma_mad"] < 1.0

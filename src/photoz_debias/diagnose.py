@@ -17,14 +17,16 @@ magnitude head's accuracy (argmax among the galaxy's activated outputs) and the 
 probability of the activated redshift head (a head still close to flat is underfit).
 
 ``representation``: is Step 1's cached representation (the input of Steps 2-3) informative?
-For the test split of ``representations.h5``: the units that are zero for every galaxy, the
-number of principal components that hold 99% of the variance, and the test sigma_MAD of a
-linear probe (one softmax over the grid of the Step 1 checkpoint, trained on the training
-split's unrotated view); a probe far above the Baseline's sigma_MAD means the trunk, not the
-heads, is what limits Steps 1-3::
+For the test galaxies: the units that are zero for every galaxy, the number of principal
+components that hold 99% of the variance, and the test sigma_MAD of a linear probe (one softmax
+over the dataset's grid, trained on the training split's unrotated view).  A source is a cached
+``representations.h5`` or a model checkpoint, whose trunk is then run (e.g. the Baseline's, to
+compare): a Step 1 probe far above the Baseline's means the trunk, not the heads, is what limits
+Steps 1-3::
 
-    python -m photoz_debias.diagnose representation results/cfhtls/stamps.h5 \
-        results/cfhtls/netcpu/seed0/step1.pt results/cfhtls/netcpu/seed0/representations.h5
+    python -m photoz_debias.diagnose representation results/cfhtls/stamps.h5 \\
+        results/cfhtls/netcpu/seed0/step1.pt results/cfhtls/netcpu/seed0/representations.h5 \\
+        results/cfhtls/netcpu/seed0/baseline.pt
 
 ``shifts``: does Step 3 need the label shift Eq. 8 gives it?  Per z_spec interval of the test
 catalogue: the mean residual of Step 3b (soft labels at z0: the bias Eq. 8 is meant to
@@ -144,37 +146,60 @@ def linear_probe(train_x: np.ndarray, train_bin: np.ndarray, test_x: np.ndarray,
         return layer(xte / scale).argmax(dim=1).numpy()
 
 
-def diagnose_representation(stamps, step1, representations, seed: int = 0) -> dict:
-    """Dead units, effective rank and linear-probe sigma_MAD of a cached representation.
+@torch.no_grad()
+def trunk_representations(path, data: dict, batch_size: int = 512) -> np.ndarray:
+    """The representation (the trunk's output, the input of the output unit) that the model
+    checkpoint at ``path`` gives the unrotated images of ``data`` (``load_training_arrays``)."""
+    model, _ = load_model(path)
+    trunk = unwrap(model).trunk.eval()
+    n = len(data["ebv"])
+    out = [trunk(torch.as_tensor(np.asarray(data["x"][a : a + batch_size], dtype=np.float32)),
+                 torch.as_tensor(np.asarray(data["ebv"][a : a + batch_size], dtype=np.float32)))
+           for a in range(0, n, batch_size)]
+    return torch.cat(out).float().numpy()
+
+
+def diagnose_representation(stamps, grid_checkpoint, source, seed: int = 0) -> dict:
+    """Dead units, effective rank and linear-probe sigma_MAD of a representation.
+
+    ``source`` is a cached ``representations.h5`` (Step 1's, as Steps 2-3 read it) or a
+    model checkpoint (``.pt``, e.g. a Baseline: its trunk is run on the stamps' unrotated
+    images); ``grid_checkpoint`` is any checkpoint of the dataset, for its redshift grid.
 
     Returns dict with ``n_units``, ``dead_units`` (zero for every test galaxy),
     ``effective_rank`` (99% of the test variance) and ``probe_sigma_mad`` (zmode of a linear
-    softmax over the Step 1 checkpoint's grid, trained on the training split's unrotated
-    view, on the test galaxies).
+    softmax over the grid, trained on the training split's unrotated view, on the test
+    galaxies).
     """
     from .io import read_labels, read_representations
 
-    meta = torch.load(step1, map_location="cpu", weights_only=True).get("meta", {})
+    meta = torch.load(grid_checkpoint, map_location="cpu", weights_only=True).get("meta", {})
     if "grid" not in meta:
-        raise InputError("the checkpoint's meta has no redshift grid", file=str(step1), field="meta.grid",
-                         expected="a checkpoint written by the workflow's train rules")
+        raise InputError("the checkpoint's meta has no redshift grid", file=str(grid_checkpoint),
+                         field="meta.grid", expected="a checkpoint written by the workflow's train rules")
     g = meta["grid"]
     grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
-    labels = read_labels(stamps)
-    train, test = labels[labels["split"] == 0], labels[labels["split"] == 1]
-    xtr = read_representations(representations, "train")
-    xte = read_representations(representations, "test")
-    xtr = xtr[:, 0] if xtr.ndim == 3 else xtr
-    if len(xtr) != len(train) or len(xte) != len(test):
-        raise InputError(f"{len(xtr)} train / {len(xte)} test representations for {len(train)} / "
-                         f"{len(test)} galaxies", file=str(representations),
-                         expected=f"the representations of {stamps}")
-    bins = linear_probe(xtr, grid.bin_index(train["z_spec"].to_numpy()), xte, grid.n_bins, seed=seed)
+    if str(source).endswith(".pt"):
+        tr, te = (load_training_arrays(stamps, split=sp) for sp in ("train", "test"))
+        xtr, xte = trunk_representations(source, tr), trunk_representations(source, te)
+        z_train, z_test = tr["z_spec"], te["z_spec"]
+    else:
+        labels = read_labels(stamps)
+        train, test = labels[labels["split"] == 0], labels[labels["split"] == 1]
+        xtr = read_representations(source, "train")
+        xte = read_representations(source, "test")
+        xtr = xtr[:, 0] if xtr.ndim == 3 else xtr
+        if len(xtr) != len(train) or len(xte) != len(test):
+            raise InputError(f"{len(xtr)} train / {len(xte)} test representations for {len(train)} / "
+                             f"{len(test)} galaxies", file=str(source),
+                             expected=f"the representations of {stamps}")
+        z_train, z_test = train["z_spec"].to_numpy(), test["z_spec"].to_numpy()
+    bins = linear_probe(xtr, grid.bin_index(np.asarray(z_train)), xte, grid.n_bins, seed=seed)
     return {
         "n_units": int(xte.shape[1]),
         "dead_units": int(np.sum(~(xte > 0).any(axis=0))),
         "effective_rank": effective_rank(xte),
-        "probe_sigma_mad": sigma_mad(grid.centres[bins], test["z_spec"].to_numpy()),
+        "probe_sigma_mad": sigma_mad(grid.centres[bins], np.asarray(z_test)),
     }
 
 
@@ -264,11 +289,11 @@ def _print_shifts(args) -> None:
 
 
 def _print_representations(args) -> None:
-    print("| representations | units | dead units | 99% variance in | linear probe sigma_MAD |")
+    print("| representation of | units | dead units | 99% variance in | linear probe sigma_MAD |")
     print("|---|---:|---:|---:|---:|")
-    for reps in args.representations:
-        d = diagnose_representation(args.stamps, args.step1, reps)
-        print(f"| {reps} | {d['n_units']} | {d['dead_units']} | {d['effective_rank']} components | "
+    for src in args.sources:
+        d = diagnose_representation(args.stamps, args.grid_checkpoint, src)
+        print(f"| {src} | {d['n_units']} | {d['dead_units']} | {d['effective_rank']} components | "
               f"{d['probe_sigma_mad']:.4f} |")
 
 
@@ -295,8 +320,9 @@ def main(argv=None) -> int:
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     r = sub.add_parser("representation", help="is Step 1's cached representation informative?")
     r.add_argument("stamps", help="preprocessed stamps file (results/<dataset>/stamps.h5)")
-    r.add_argument("step1", help="a Step 1 checkpoint of the dataset (for its redshift grid)")
-    r.add_argument("representations", nargs="+", help="representations.h5 files")
+    r.add_argument("grid_checkpoint", help="a checkpoint of the dataset (for its redshift grid)")
+    r.add_argument("sources", nargs="+",
+                   help="cached representations.h5 files, or model checkpoints (.pt) whose trunk is run")
     r.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     sh = sub.add_parser("shifts", help="Eq. 8's label shifts against Step 3b's and Step 3's residuals")
     sh.add_argument("catalogue", help="catalogue.parquet of the part")
