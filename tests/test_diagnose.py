@@ -14,6 +14,7 @@ from photoz_debias.diagnose import (
     label_shift_summary,
     main,
     shift_response,
+    step1_outputs_sweep,
 )
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
@@ -202,3 +203,45 @@ def test_representation_of_a_checkpoint_runs_its_trunk(tmp_path, monkeypatch):
     assert d["n_units"] == rep.shape[1]
     assert d["dead_units"] == int((~(rep > 0).any(dim=0)).sum())
     assert 0.0 <= d["probe_sigma_mad"] < 1.0
+
+
+def test_outputs_sweep_recuts_the_rows_and_retrains(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    n_tr, n_te = 80, 40
+    ids = np.arange(n_tr + n_te)
+    r_mag = rng.uniform(16.0, 19.0, ids.size)
+    z = rng.uniform(0.0, 0.4, ids.size)
+    x = np.c_[z * 10, r_mag - 17, rng.normal(size=(ids.size, 2))].astype(np.float32)
+
+    def split(sl):
+        return {"x": x[sl], "ebv": np.zeros(len(x[sl]), np.float32), "z_spec": z[sl],
+                "mag_row": np.zeros(len(x[sl]), np.int64), "id": ids[sl]}
+
+    data = {"train": split(slice(0, n_tr)), "test": split(slice(n_tr, None))}
+    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays", lambda stamps, split: data[split])
+    monkeypatch.setattr("photoz_debias.io.read_labels",
+                        lambda stamps: pd.DataFrame({"id": ids, "r_mag": r_mag}))
+    seen = []
+    real = __import__("photoz_debias.training", fromlist=["train_model"]).train_model
+
+    def spy(model, x_, ebv, z_bin, mag_row, n_outputs, settings, **kw):
+        seen.append((n_outputs, int(mag_row.max()), settings.iterations))
+        return real(model, x_, ebv, z_bin, mag_row, n_outputs, settings, **kw)
+
+    monkeypatch.setattr("photoz_debias.training.train_model", spy)
+    path = tmp_path / "s1.pt"
+    meta = {"grid": GRID, "rows": {"r_min": 16.0, "n_rows": 3, "row_width": 1.0}, "net": "mlp",
+            "iterations": 30, "batch_size": 8, "lr": 1e-2, "lr_drop_factor": 5.0, "seed": 0}
+    save_checkpoint(path, _constant_model("multi", 0), meta)
+    table = step1_outputs_sweep("stamps.h5", path, [1, 2], outlier_threshold=0.1)
+    assert table["n_outputs"].tolist() == [1, 2]
+    assert table["row_width"].tolist() == pytest.approx([3.0, 1.0])
+    assert seen == [(1, 0, 30), (2, 2, 30)]  # 1 row, then 3 rows over the same 3 mag
+    assert np.isfinite(table["sigma_mad"]).all() and (table["head_peak_probability"] > 0).all()
+
+
+def test_outputs_sweep_needs_the_training_settings(tmp_path):
+    path = tmp_path / "s1.pt"
+    save_checkpoint(path, _constant_model("multi", 0), {"grid": GRID})
+    with pytest.raises(InputError, match="rows"):
+        step1_outputs_sweep("stamps.h5", path, [1])

@@ -28,6 +28,14 @@ Steps 1-3::
         results/cfhtls/netcpu/seed0/step1.pt results/cfhtls/netcpu/seed0/representations.h5 \\
         results/cfhtls/netcpu/seed0/baseline.pt
 
+``outputs``: does Step 1 keep up with the Baseline as the number of magnitude outputs m grows?
+Retrains Step 1 (seed and training settings of the given Step 1 checkpoint) with m outputs
+over the same magnitude range (2m - 1 rows of equal width), each for the checkpoint's number
+of iterations, and prints its test sigma_MAD (minutes per model on a CPU)::
+
+    python -m photoz_debias.diagnose outputs results/cfhtls/stamps.h5 \
+        results/cfhtls/netcpu/seed0/step1.pt --outputs 1 3 5 7 10 --outlier-threshold 0.15
+
 ``shifts``: does Step 3 need the label shift Eq. 8 gives it?  Per z_spec interval of the test
 catalogue: the mean residual of Step 3b (soft labels at z0: the bias Eq. 8 is meant to
 remove), the mean label shift ``(z* - z0)/(1 + z0)`` of the soft-label tables (all seeds
@@ -203,6 +211,62 @@ def diagnose_representation(stamps, grid_checkpoint, source, seed: int = 0) -> d
     }
 
 
+def step1_outputs_sweep(stamps, step1, outputs, threads: int | None = None, log=None,
+                        outlier_threshold: float = 0.05) -> pd.DataFrame:
+    """Test accuracy of Step 1 retrained with each number of magnitude outputs in ``outputs``.
+
+    The rows of the checkpoint ``step1`` (``r_min``, ``n_rows x row_width``) are re-cut into
+    ``2m - 1`` equal rows; network, grid, seed and training settings are the checkpoint's.
+    Returns one row per m: ``n_outputs, row_width, sigma_mad, outlier_fraction,
+    head_peak_probability`` (as in :func:`diagnose_checkpoint`).
+    """
+    import tempfile
+
+    from .grid import MagnitudeRows
+    from .io import read_labels
+    from .networks import build_model
+    from .training import TrainSettings, train_model
+
+    meta = torch.load(step1, map_location="cpu", weights_only=True).get("meta", {})
+    for key in ("grid", "rows", "net", "iterations", "batch_size", "lr", "lr_drop_factor", "seed"):
+        if key not in meta:
+            raise InputError(f"the checkpoint's meta has no {key!r}", file=str(step1), field=f"meta.{key}",
+                             expected="a Step 1 checkpoint written by the workflow's train rules")
+    g, r = meta["grid"], meta["rows"]
+    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    span = float(r["n_rows"]) * float(r["row_width"])
+    r_mag = read_labels(stamps).set_index("id")["r_mag"]
+    data = {sp: load_training_arrays(stamps, split=sp) for sp in ("train", "test")}
+    if threads:
+        torch.set_num_threads(threads)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in outputs:
+            rows = MagnitudeRows(float(r["r_min"]), 2 * int(m) - 1, span / (2 * int(m) - 1))
+            split_rows = {sp: rows.row_index(r_mag.loc[d["id"]].to_numpy()) for sp, d in data.items()}
+            tr = data["train"]
+            n_feat = tr["x"].shape[1] if tr["x"].ndim == 2 else None
+            model = build_model(meta["net"], "multi", n_bins=grid.n_bins, n_outputs=rows.n_outputs,
+                                n_bands=5 if n_feat is None else tr["x"].shape[1], n_features=n_feat,
+                                seed=int(meta["seed"]))
+            if meta["net"] == "mlp":
+                model.trunk.set_standardisation(tr["x"])
+            settings = TrainSettings(iterations=int(meta["iterations"]), batch_size=int(meta["batch_size"]),
+                                     lr=float(meta["lr"]), lr_drop_factor=float(meta["lr_drop_factor"]),
+                                     seed=int(meta["seed"]), log_every=max(1, int(meta["iterations"]) // 4),
+                                     device="cpu")
+            path = f"{tmp}/m{m}.pt"
+            train_model(model, tr["x"], tr["ebv"], grid.bin_index(tr["z_spec"]), split_rows["train"],
+                        rows.n_outputs, settings, out_path=path, log=log,
+                        meta={"grid": dict(g), "rows": {"r_min": rows.r_min, "n_rows": rows.n_rows,
+                                                        "row_width": rows.row_width}, "unit": "multi"})
+            d = diagnose_checkpoint(path, {**data["test"], "mag_row": split_rows["test"]}, outlier_threshold)
+            out.append({"n_outputs": int(m), "row_width": rows.row_width, "sigma_mad": d["sigma_mad"],
+                        "outlier_fraction": d["outlier_fraction"],
+                        "head_peak_probability": d["head_peak_probability"]})
+    return pd.DataFrame(out)
+
+
 def label_shift_summary(table: pd.DataFrame, edges) -> pd.DataFrame:
     """Step 3's label shifts per z_spec interval of a ``soft_labels.parquet`` table.
 
@@ -288,6 +352,17 @@ def _print_shifts(args) -> None:
                   f"{f(r.step3)} | {f(r.response)} |")
 
 
+def _print_outputs(args) -> None:
+    table = step1_outputs_sweep(args.stamps, args.step1, args.outputs, args.threads, log=sys.stderr,
+                                outlier_threshold=args.outlier_threshold)
+    print(f"Step 1 of {args.step1} retrained with m magnitude outputs; test galaxies of {args.stamps}\n")
+    print(f"| magnitude outputs m | row width (mag) | sigma_MAD | outliers (> {args.outlier_threshold}) | head peak prob. |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in table.itertuples():
+        print(f"| {r.n_outputs} | {r.row_width:.2f} | {r.sigma_mad:.4f} | {100 * r.outlier_fraction:.1f}% | "
+              f"{r.head_peak_probability:.3f} |")
+
+
 def _print_representations(args) -> None:
     print("| representation of | units | dead units | 99% variance in | linear probe sigma_MAD |")
     print("|---|---:|---:|---:|---:|")
@@ -324,6 +399,12 @@ def main(argv=None) -> int:
     r.add_argument("sources", nargs="+",
                    help="cached representations.h5 files, or model checkpoints (.pt) whose trunk is run")
     r.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    o = sub.add_parser("outputs", help="Step 1 retrained with other numbers of magnitude outputs")
+    o.add_argument("stamps", help="preprocessed stamps file (results/<dataset>/stamps.h5)")
+    o.add_argument("step1", help="a Step 1 checkpoint (its settings and seed are reused)")
+    o.add_argument("--outputs", type=int, nargs="+", required=True, help="numbers of magnitude outputs m")
+    o.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    o.add_argument("--outlier-threshold", type=float, default=0.05)
     sh = sub.add_parser("shifts", help="Eq. 8's label shifts against Step 3b's and Step 3's residuals")
     sh.add_argument("catalogue", help="catalogue.parquet of the part")
     sh.add_argument("tables", nargs="+", help="the part's soft_labels.parquet files (one per seed)")
@@ -338,6 +419,8 @@ def main(argv=None) -> int:
         _print_checkpoints(args)
     elif args.what == "representation":
         _print_representations(args)
+    elif args.what == "outputs":
+        _print_outputs(args)
     elif args.what == "shifts":
         _print_shifts(args)
     else:
