@@ -33,7 +33,7 @@ Retrains Step 1 (seed and training settings of the given Step 1 checkpoint) with
 over the same magnitude range (2m - 1 rows of equal width), each for the checkpoint's number
 of iterations, and prints its test sigma_MAD (minutes per model on a CPU)::
 
-    python -m photoz_debias.diagnose outputs results/cfhtls/stamps.h5 \
+    python -m photoz_debias.diagnose outputs results/cfhtls/stamps.h5 \\
         results/cfhtls/netcpu/seed0/step1.pt --outputs 1 3 5 7 10 --outlier-threshold 0.15
 
 ``shifts``: does Step 3 need the label shift Eq. 8 gives it?  Per z_spec interval of the test
@@ -42,7 +42,7 @@ remove), the mean label shift ``(z* - z0)/(1 + z0)`` of the soft-label tables (a
 pooled), Step 3's mean residual and its difference to Step 3b (how far the shift moved the
 estimates).  Eq. 8 is right where the shift is about minus Step 3b's residual::
 
-    python -m photoz_debias.diagnose shifts results/sdss/netcpu/all/catalogue.parquet \
+    python -m photoz_debias.diagnose shifts results/sdss/netcpu/all/catalogue.parquet \\
         results/sdss/netcpu/seed*/all/soft_labels.parquet
 
 ``labels``: the soft-label means of Step 3 (Eq. 8) per z_spec interval: how many subset
@@ -68,6 +68,21 @@ from .networks import MultiChannelUnit, unwrap
 from .training import load_training_arrays
 
 
+def _checkpoint_grid(path, meta: dict, keys=("grid",)) -> RedshiftGrid:
+    """The redshift grid of a checkpoint written by the train rules, after checking that its
+    meta holds ``keys``."""
+    for key in keys:
+        if key not in meta:
+            raise InputError(f"the checkpoint's meta has no {key!r}", file=str(path), field=f"meta.{key}",
+                             expected="a checkpoint written by the workflow's train rules")
+    g = meta["grid"]
+    return RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+
+
+def _checkpoint_meta(path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True).get("meta", {})
+
+
 @torch.no_grad()
 def diagnose_checkpoint(path, test: dict, outlier_threshold: float = 0.05, batch_size: int = 256) -> dict:
     """Test-set accuracy of one checkpoint.
@@ -85,11 +100,7 @@ def diagnose_checkpoint(path, test: dict, outlier_threshold: float = 0.05, batch
     """
     model, meta = load_model(path)
     model.eval()
-    if "grid" not in meta:
-        raise InputError("the checkpoint's meta has no redshift grid", file=str(path), field="meta.grid",
-                         expected="a checkpoint written by the workflow's train rules")
-    g = meta["grid"]
-    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    grid = _checkpoint_grid(path, meta)
     multi = isinstance(unwrap(model).unit, MultiChannelUnit)
     lo, hi = activated_outputs(np.asarray(test["mag_row"]))
     peaks, mag_ok, zmode = [], [], []
@@ -181,12 +192,7 @@ def diagnose_representation(stamps, grid_checkpoint, source, seed: int = 0) -> d
     """
     from .io import read_labels, read_representations
 
-    meta = torch.load(grid_checkpoint, map_location="cpu", weights_only=True).get("meta", {})
-    if "grid" not in meta:
-        raise InputError("the checkpoint's meta has no redshift grid", file=str(grid_checkpoint),
-                         field="meta.grid", expected="a checkpoint written by the workflow's train rules")
-    g = meta["grid"]
-    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    grid = _checkpoint_grid(grid_checkpoint, _checkpoint_meta(grid_checkpoint))
     if str(source).endswith(".pt"):
         tr, te = (load_training_arrays(stamps, split=sp) for sp in ("train", "test"))
         xtr, xte = trunk_representations(source, tr), trunk_representations(source, te)
@@ -211,8 +217,7 @@ def diagnose_representation(stamps, grid_checkpoint, source, seed: int = 0) -> d
     }
 
 
-def step1_outputs_sweep(stamps, step1, outputs, threads: int | None = None, log=None,
-                        outlier_threshold: float = 0.05) -> pd.DataFrame:
+def step1_outputs_sweep(stamps, step1, outputs, log=None, outlier_threshold: float = 0.05) -> pd.DataFrame:
     """Test accuracy of Step 1 retrained with each number of magnitude outputs in ``outputs``.
 
     The rows of the checkpoint ``step1`` (``r_min``, ``n_rows x row_width``) are re-cut into
@@ -227,27 +232,22 @@ def step1_outputs_sweep(stamps, step1, outputs, threads: int | None = None, log=
     from .networks import build_model
     from .training import TrainSettings, train_model
 
-    meta = torch.load(step1, map_location="cpu", weights_only=True).get("meta", {})
-    for key in ("grid", "rows", "net", "iterations", "batch_size", "lr", "lr_drop_factor", "seed"):
-        if key not in meta:
-            raise InputError(f"the checkpoint's meta has no {key!r}", file=str(step1), field=f"meta.{key}",
-                             expected="a Step 1 checkpoint written by the workflow's train rules")
+    meta = _checkpoint_meta(step1)
+    grid = _checkpoint_grid(step1, meta, ("grid", "rows", "net", "iterations", "batch_size", "lr",
+                                          "lr_drop_factor", "seed"))
     g, r = meta["grid"], meta["rows"]
-    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
     span = float(r["n_rows"]) * float(r["row_width"])
     r_mag = read_labels(stamps).set_index("id")["r_mag"]
     data = {sp: load_training_arrays(stamps, split=sp) for sp in ("train", "test")}
-    if threads:
-        torch.set_num_threads(threads)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for m in outputs:
             rows = MagnitudeRows(float(r["r_min"]), 2 * int(m) - 1, span / (2 * int(m) - 1))
             split_rows = {sp: rows.row_index(r_mag.loc[d["id"]].to_numpy()) for sp, d in data.items()}
             tr = data["train"]
-            n_feat = tr["x"].shape[1] if tr["x"].ndim == 2 else None
+            n_bands = tr["x"].shape[1]  # image bands, or catalogue features (as train.py)
             model = build_model(meta["net"], "multi", n_bins=grid.n_bins, n_outputs=rows.n_outputs,
-                                n_bands=5 if n_feat is None else tr["x"].shape[1], n_features=n_feat,
+                                n_bands=n_bands, n_features=n_bands if tr["x"].ndim == 2 else None,
                                 seed=int(meta["seed"]))
             if meta["net"] == "mlp":
                 model.trunk.set_standardisation(tr["x"])
@@ -267,16 +267,25 @@ def step1_outputs_sweep(stamps, step1, outputs, threads: int | None = None, log=
     return pd.DataFrame(out)
 
 
+def _require_soft_label_columns(table: pd.DataFrame) -> None:
+    missing = [c for c in ("z0", "z_star", "var", "sigma1") if c not in table.columns]
+    if missing:
+        raise InputError(f"columns {missing} missing", field="soft labels table",
+                         expected="a soft_labels.parquet written by fit_soft_labels")
+
+
+def _intervals(top: float, width: float) -> np.ndarray:
+    """Edges of ``width``-wide z intervals from 0 past ``top``."""
+    return np.arange(0.0, top + width, width)
+
+
 def label_shift_summary(table: pd.DataFrame, edges) -> pd.DataFrame:
     """Step 3's label shifts per z_spec interval of a ``soft_labels.parquet`` table.
 
     Returns one row per interval ``[lo, hi)`` of ``edges`` with ``n`` (galaxies),
     ``shift`` (mean z* - z0), ``width`` (mean sqrt(Var), Eq. 7) and ``sigma1`` (mean, Eq. 4).
     """
-    missing = [c for c in ("z0", "z_star", "var", "sigma1") if c not in table.columns]
-    if missing:
-        raise InputError(f"columns {missing} missing", field="soft labels table",
-                         expected="a soft_labels.parquet written by fit_soft_labels")
+    _require_soft_label_columns(table)
     edges = np.asarray(edges, dtype=np.float64)
     k = np.digitize(table["z0"].to_numpy(), edges) - 1
     rows = []
@@ -318,17 +327,19 @@ def shift_response(catalogue: pd.DataFrame, tables: list[pd.DataFrame], edges,
         raise InputError(f"columns {missing} missing", field="catalogue",
                          expected="a catalogue.parquet with the Step 3 and 3b estimates")
     for t in tables:
-        label_shift_summary(t.head(0), [0.0, 1.0])  # checks the columns
+        _require_soft_label_columns(t)
     zs = catalogue["z_spec"].to_numpy(np.float64)
     dz = {m: (catalogue[f"{m}_{estimate}"].to_numpy(np.float64) - zs) / (1 + zs) for m in ("step3b", "step3")}
     lab = pd.concat(tables, ignore_index=True)
     z0 = lab["z0"].to_numpy(np.float64)
     shift = (lab["z_star"].to_numpy(np.float64) - z0) / (1 + z0)
     edges = np.asarray(edges, dtype=np.float64)
+    def mean(a, m):
+        return float(a[m].mean()) if m.any() else float("nan")
+
     rows = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         t, l_ = (zs >= lo) & (zs < hi), (z0 >= lo) & (z0 < hi)
-        mean = lambda a, m: float(a[m].mean()) if m.any() else float("nan")  # noqa: E731
         r = {"lo": lo, "hi": hi, "n_test": int(t.sum()), "step3b": mean(dz["step3b"], t),
              "step3": mean(dz["step3"], t), "n_labels": int(l_.sum()), "shift": mean(shift, l_)}
         r["response"] = r["step3"] - r["step3b"]
@@ -339,21 +350,22 @@ def shift_response(catalogue: pd.DataFrame, tables: list[pd.DataFrame], edges,
 def _print_shifts(args) -> None:
     cat = pd.read_parquet(args.catalogue)
     tables = [pd.read_parquet(p) for p in args.tables]
-    top = float(cat["z_spec"].max())
-    edges = np.arange(0.0, top + args.bin_width, args.bin_width)
+    edges = _intervals(float(cat["z_spec"].max()), args.bin_width)
     print(f"{args.catalogue}: test residuals (zmode) and the Eq. 8 label shifts of "
           f"{len(tables)} soft-label table(s), in dz = (z - z_spec)/(1 + z_spec)\n")
     print("| z_spec | test galaxies | <dz> Step 3b | label shift | <dz> Step 3 | Step 3 - Step 3b |")
     print("|---|---:|---:|---:|---:|---:|")
+    def f(v):
+        return "-" if np.isnan(v) else f"{v:+.4f}"
+
     for r in shift_response(cat, tables, edges).itertuples():
         if r.n_test:
-            f = lambda v: "-" if np.isnan(v) else f"{v:+.4f}"  # noqa: E731
             print(f"| {r.lo:.3f}-{r.hi:.3f} | {r.n_test} | {f(r.step3b)} | {f(r.shift)} | "
                   f"{f(r.step3)} | {f(r.response)} |")
 
 
 def _print_outputs(args) -> None:
-    table = step1_outputs_sweep(args.stamps, args.step1, args.outputs, args.threads, log=sys.stderr,
+    table = step1_outputs_sweep(args.stamps, args.step1, args.outputs, log=sys.stderr,
                                 outlier_threshold=args.outlier_threshold)
     print(f"Step 1 of {args.step1} retrained with m magnitude outputs; test galaxies of {args.stamps}\n")
     print(f"| magnitude outputs m | row width (mag) | sigma_MAD | outliers (> {args.outlier_threshold}) | head peak prob. |")
@@ -375,8 +387,7 @@ def _print_representations(args) -> None:
 def _print_labels(args) -> None:
     for path in args.tables:
         table = pd.read_parquet(path)
-        top = float(table["z0"].max())
-        edges = np.arange(0.0, top + args.bin_width, args.bin_width)
+        edges = _intervals(float(table["z0"].max()), args.bin_width)
         print(f"\n{path}: Step 3 soft-label means per z_spec interval\n")
         print("| z_spec | galaxies | mean z* - z0 | mean sqrt(Var) | mean sigma_1 |")
         print("|---|---:|---:|---:|---:|")
