@@ -9,12 +9,14 @@ import pandas as pd
 
 from photoz_debias.diagnose import (
     diagnose_checkpoint,
+    compare_label_variance,
     diagnose_representation,
     effective_rank,
     label_shift_summary,
     main,
     shift_response,
     step1_outputs_sweep,
+    variance_summary,
 )
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
@@ -245,3 +247,29 @@ def test_outputs_sweep_needs_the_training_settings(tmp_path):
     save_checkpoint(path, _constant_model("multi", 0), {"grid": GRID})
     with pytest.raises(InputError, match="rows"):
         step1_outputs_sweep("stamps.h5", path, [1])
+
+
+def test_variance_summary_by_hand():
+    eq7 = pd.DataFrame({
+        "id": [1, 2, 2, 3], "output": [0, 0, 1, 1],
+        "z0": [0.1, 0.2, 0.2, 0.3], "z_star": [0.1, 0.2, 0.2, 0.3],
+        "sigma1": [0.03, 0.03, 0.04, 0.04],
+        "var": [0.0009 + 0.0016, 0.0009 + 0.0064, 0.0016 + 0.0009, 0.0016 + 0.0009],
+    })
+    measured = eq7.assign(var=[0.0004, 0.0016, 0.0001, 0.0009])
+    s = variance_summary([eq7], [measured]).set_index("output")
+    assert s.loc[0, "n"] == 2 and s.loc[1, "n"] == 2
+    assert s.loc[0, "sigma2_step2"] == pytest.approx((0.04 + 0.08) / 2)
+    assert s.loc[0, "width_eq7"] == pytest.approx((0.05 + np.sqrt(0.0073)) / 2)
+    assert s.loc[1, "width_step3b"] == pytest.approx((0.01 + 0.03) / 2)
+    assert s.loc[1, "ratio"] == pytest.approx(0.0025 / 0.0005)
+    with pytest.raises(InputError, match="same"):
+        variance_summary([eq7], [measured.iloc[::-1]])
+
+
+def test_compare_label_variance_names_a_missing_dataset_or_part():
+    cfg = {"datasets": {"sdss": {"parts": {"all": {}}}}, "ensemble": {"seeds": [0]}}
+    with pytest.raises(InputError, match="dataset 'cfhtls'"):
+        compare_label_variance(cfg, "cfhtls", "all")
+    with pytest.raises(InputError, match="part 'deep'"):
+        compare_label_variance(cfg, "sdss", "deep")

@@ -189,3 +189,54 @@ def test_fit_soft_labels_rejects_bad_rows():
     with pytest.raises(InputError, match="mag_row"):
         sl.fit_soft_labels(np.arange(2), np.array([0.1, 0.2]), np.array([0.1, 0.2]),
                            np.array([0, 7]), grid, 3)
+
+
+# ------------------------------------------ Eq. 8 with the variance measured on Step 3b
+def _fit_sample(n=4000, seed=3):
+    grid = RedshiftGrid(0.0, 1.0, 100)
+    rng = np.random.default_rng(seed)
+    z_spec = rng.uniform(0.05, 0.95, n) ** 1.5
+    z_photo = grid.centres[grid.bin_index(z_spec + rng.normal(0, 0.02, n))]
+    return grid, rng, z_spec, z_photo, rng.integers(0, 5, n), np.arange(n) * 10
+
+
+def test_measured_variance_is_eq7_without_sigma1_squared():
+    # the same z_photo in both: Eq. 7's Var = sigma_1^2 + sigma_2^2, the measured one sigma_2^2
+    grid, _, z_spec, z_photo, rows, ids = _fit_sample()
+    table, curves = sl.fit_soft_labels(ids, z_spec, z_photo, rows, grid, 3)
+    meas, mcurves = sl.fit_soft_labels_measured(table, z_spec, z_photo, rows, grid, 3)
+    assert list(meas.columns) == sl.SOFT_LABEL_COLUMNS
+    assert list(mcurves.columns) == sl.ERROR_CURVE_COLUMNS
+    np.testing.assert_array_equal(meas[["id", "output"]], table[["id", "output"]])
+    np.testing.assert_allclose(meas["sigma1"], table["sigma1"])
+    np.testing.assert_allclose(meas["var"], table["var"] - table["sigma1"] ** 2, atol=1e-15)
+    np.testing.assert_allclose(mcurves["sigma2_sq"], curves["sigma2_sq"])
+
+
+def test_measured_variance_constant_offset_by_hand():
+    # Step 3b off by a constant 1.5 bins: d2 = 2.25 bins^2 in every bin (mean = median), a
+    # constant survives the sigma_1 smoothing, so Var = 2.25 bins^2 and Eq. 8 follows by hand
+    grid, _, z_spec, z_photo, rows, ids = _fit_sample(n=3000, seed=4)
+    table, _ = sl.fit_soft_labels(ids, z_spec, z_photo, rows, grid, 3)
+    step3b = z_spec + 1.5 * grid.width
+    meas, _ = sl.fit_soft_labels_measured(table, z_spec, step3b, rows, grid, 3)
+    np.testing.assert_allclose(meas["var"], 2.25 * grid.width**2, rtol=1e-9)
+    dens = sl.output_densities(z_spec, rows, grid, 3)
+    zbar = sl.skewed_profile_mean(grid.position(meas["z0"].to_numpy()), np.full(len(meas), 2.25),
+                                  dens, meas["output"].to_numpy())
+    np.testing.assert_allclose(meas["z_bar"], grid.z_min + grid.width * zbar, rtol=1e-12)
+    np.testing.assert_allclose(meas["z_star"], 2 * meas["z0"] - meas["z_bar"], rtol=1e-12)
+
+
+def test_measured_variance_perfect_step3b_gives_no_shift():
+    grid, _, z_spec, z_photo, rows, ids = _fit_sample(n=2000, seed=5)
+    table, _ = sl.fit_soft_labels(ids, z_spec, z_photo, rows, grid, 3)
+    meas, _ = sl.fit_soft_labels_measured(table, z_spec, z_spec, rows, grid, 3)
+    np.testing.assert_allclose(meas["z_star"], meas["z0"], atol=1e-9)
+
+
+def test_measured_variance_rejects_misaligned_predictions():
+    grid, _, z_spec, z_photo, rows, ids = _fit_sample(n=500, seed=6)
+    table, _ = sl.fit_soft_labels(ids, z_spec, z_photo, rows, grid, 3)
+    with pytest.raises(InputError, match="z_photo"):
+        sl.fit_soft_labels_measured(table, z_spec, z_photo[:-1], rows, grid, 3)

@@ -81,11 +81,11 @@ def test_default_config_runs_every_study_with_one_new_point_each(tmp_path):
     missing = [f for f in every_figure if f not in out]
     assert not missing, missing
     # threshold points are parts of the trained datasets, run with the study seed only; the
-    # point at the part's own threshold (sdss 10, wide 5) reuses the part's Steps 2-3 of seed 0
+    # point at the part's own threshold (sdss 10, wide 19) reuses the part's Steps 2-3 of seed 0
     th = [w for r, w, _ in js if r == "train_step2" and "__th" in w["part"]]
     assert {(w["dataset"], w["part"]) for w in th} == {
         ("sdss", "all__th5"), ("sdss", "all__th20"), ("sdss", "all__th40"),
-        ("cfhtls", "wide__th2"), ("cfhtls", "wide__th10"), ("cfhtls", "wide__th20"),
+        ("cfhtls", "wide__th8"), ("cfhtls", "wide__th38"), ("cfhtls", "wide__th76"),
     }
     assert {w["seed"] for w in th} == {"0"}
     ens = {(w["dataset"], w["part"]): i for r, w, i in js if r == "ensemble" and "__th" in w["part"]}

@@ -52,16 +52,51 @@ def test_dry_run_tiny_config(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_schema_rejects_bad_config_value(tmp_path):
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg["datasets"]["sdss"]["training"]["iterations"] = "many"
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(cfg))
-    res = snakemake(
-        "-n", "--cores", "1", "--workflow-profile", "none", "--configfile", str(bad),
+def _dry_run_config(tmp_path, cfg):
+    """Dry run of the configuration ``cfg`` (a dict) alone, in a fresh directory."""
+    f = tmp_path / "cfg.yaml"
+    f.write_text(yaml.safe_dump(cfg))
+    return snakemake(
+        "-n", "--cores", "2", "--workflow-profile", "none", "--configfile", str(f),
         "--replace-workflow-config", "--snakefile", str(ROOT / "Snakefile"),
         "--directory", str(tmp_path),
     )
+
+
+def test_schema_rejects_bad_config_value(tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"]["sdss"]["training"]["iterations"] = "many"
+    res = _dry_run_config(tmp_path, cfg)
     assert res.returncode != 0
     out = res.stdout + res.stderr
     assert "iterations" in out and "many" in out
+
+
+def _step3_inputs(tmp_path, label_variance):
+    cfg = yaml.safe_load(TINY.read_text())
+    for ds in cfg["datasets"].values():
+        if label_variance is None:
+            ds["heads"].pop("label_variance", None)
+        else:
+            ds["heads"]["label_variance"] = label_variance
+    res = _dry_run_config(tmp_path, cfg)
+    assert res.returncode == 0, res.stdout + res.stderr
+    blocks = res.stdout.split("\nrule ")
+    inputs = {}
+    for b in blocks:
+        name = b.split(":", 1)[0].strip()
+        line = next((ln for ln in b.splitlines() if ln.strip().startswith("input:")), "")
+        inputs.setdefault(name, []).append(line)
+    return inputs
+
+
+@pytest.mark.parametrize("label_variance", [None, "measured", "eq7"])
+def test_step3_trains_on_the_label_table_of_label_variance(tmp_path, label_variance):
+    inputs = _step3_inputs(tmp_path, label_variance)
+    step3 = inputs["train_step3"] + inputs["train_step3_no_step2"]
+    measured = label_variance != "eq7"  # measured is the default
+    for line in step3:
+        assert ("_measured.parquet" in line) == measured, line
+    assert ("measure_label_variance" in inputs) == measured
+    assert ("train_step3b_no_step2" in inputs) == measured
+    assert "train_step3b" in inputs  # Step 3b is a reported method either way

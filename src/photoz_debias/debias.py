@@ -79,6 +79,18 @@ def rows_of_ids(id_all: np.ndarray, ids: np.ndarray, file: str | None = None) ->
     return order[pos]
 
 
+def training_galaxies(stamps, representations, ids) -> tuple[pd.DataFrame, np.ndarray]:
+    """Labels (DataFrame in the order of ``ids``) and (N, 8, D) cached representations of
+    the training galaxies ``ids`` (what Steps 2 and 3 train on)."""
+    from .io import read_labels, read_representations
+
+    labels = read_labels(stamps)
+    train = labels[labels["split"] == 0].reset_index(drop=True)
+    rows = rows_of_ids(train["id"].to_numpy(), ids, file=str(stamps))
+    reps = read_representations(representations, "train", rows)
+    return train.iloc[rows].reset_index(drop=True), reps
+
+
 def select_subset(
     ids: np.ndarray,
     z_spec: np.ndarray,

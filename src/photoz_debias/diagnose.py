@@ -45,6 +45,14 @@ estimates).  Eq. 8 is right where the shift is about minus Step 3b's residual::
     python -m photoz_debias.diagnose shifts results/sdss/netcpu/all/catalogue.parquet \\
         results/sdss/netcpu/seed*/all/soft_labels.parquet
 
+``variance``: is Eq. 7's variance the scattering Step 3's labels meet?  Per magnitude output:
+sigma_1 (Eq. 4), Step 2's sigma_2, sqrt(Var) of Eq. 7 and the one measured on Step 3b (the
+same soft labels at z0, ``soft_labels_measured.parquet``); then Step 3 retrained on each
+table for every ensemble seed (seconds per seed on cached representations) and evaluated on
+the part's test catalogue::
+
+    python -m photoz_debias.diagnose variance config/config.yaml sdss all
+
 ``labels``: the soft-label means of Step 3 (Eq. 8) per z_spec interval: how many subset
 galaxies, the mean shift z* - z0, the mean width sqrt(Var) (Eq. 7) and sigma_1 (Eq. 4)::
 
@@ -300,6 +308,106 @@ def label_shift_summary(table: pd.DataFrame, edges) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def variance_summary(eq7: list[pd.DataFrame], measured: list[pd.DataFrame]) -> pd.DataFrame:
+    """Eq. 7's scattering variance against the one measured on Step 3b, per magnitude output.
+
+    ``eq7``: ``soft_labels.parquet`` tables (``var = sigma_1^2 + sigma_2^2``, Step 2's
+    sigma_2); ``measured``: the same seeds' ``soft_labels_measured.parquet`` (``var`` = Step
+    3b's sigma_2^2), row for row.  Returns one row per output ``k``: ``n`` (labels, all seeds),
+    ``sigma1``, ``sigma2_step2`` = mean sqrt(Var_eq7 - sigma_1^2), ``width_eq7`` = mean
+    sqrt(Var_eq7), ``width_step3b`` = mean sqrt(Var_measured) and ``ratio`` = mean Var_eq7 /
+    mean Var_measured (how many times larger Eq. 7 makes the variance, and so the shift).
+    """
+    a, b = pd.concat(eq7, ignore_index=True), pd.concat(measured, ignore_index=True)
+    for t in (a, b):
+        _require_soft_label_columns(t)
+    if len(a) != len(b) or not np.array_equal(a[["id", "output"]].to_numpy(), b[["id", "output"]].to_numpy()):
+        raise InputError("the two sets of tables do not list the same (galaxy, output) rows",
+                         field="soft labels tables",
+                         expected="soft_labels.parquet and soft_labels_measured.parquet of the same seeds, in order")
+    df = pd.DataFrame({"output": a["output"].to_numpy(), "sigma1": a["sigma1"].to_numpy(),
+                       "s2": np.sqrt(np.maximum(a["var"] - a["sigma1"] ** 2, 0.0)),
+                       "v7": a["var"].to_numpy(), "vm": b["var"].to_numpy()})
+    g = df.groupby("output")
+    out = pd.DataFrame({
+        "n": g.size(), "sigma1": g["sigma1"].mean(), "sigma2_step2": g["s2"].mean(),
+        "width_eq7": g["v7"].apply(lambda v: np.sqrt(v).mean()),
+        "width_step3b": g["vm"].apply(lambda v: np.sqrt(v).mean()),
+        "ratio": g["v7"].mean() / g["vm"].mean(),
+    })
+    return out.reset_index()
+
+
+def compare_label_variance(config: dict, dataset: str, part: str, root=".",
+                           log=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 3 retrained with each label table, Eq. 7's and the measured one, and evaluated.
+
+    For every ensemble seed of ``config`` (the workflow's configuration as a dict), Step 3's
+    heads are trained on ``soft_labels.parquet`` (Eq. 7) and on ``soft_labels_measured.parquet``
+    (Step 3b's variance) of ``results/<dataset>/<net>/seed<s>/<part>/`` with the dataset's head
+    settings; the seeds' densities are averaged and the zmode evaluated on the part's test
+    catalogue next to its Baseline, Step 3b and Step 3 columns.
+
+    Returns
+    -------
+    variance : :func:`variance_summary` of the seeds' tables.
+    metrics : ``evaluate_methods`` rows (zmode) of ``baseline, step3b, step3, step3_eq7,
+        step3_measured``.
+    """
+    from pathlib import Path
+
+    from .debias import rows_of_ids, step3, training_galaxies
+    from .ensemble import average, estimates_table, step_densities
+    from .evaluation import evaluate_catalogue
+    from .grid import MagnitudeRows
+    from .heads import head_settings
+    from .io import load_step1_heads, read_labels, read_representations
+
+    if dataset not in config.get("datasets", {}):
+        raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
+                         expected=" | ".join(config.get("datasets", {})))
+    ds = config["datasets"][dataset]
+    if part not in ds["parts"]:
+        raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
+                         expected=" | ".join(ds["parts"]))
+    g, heads = ds["grid"], ds["heads"]
+    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    rows = MagnitudeRows(**ds["rows"])
+    base = Path(root) / "results" / dataset
+    stamps = base / "stamps.h5"
+    cat = pd.read_parquet(base / ds["net"] / part / "catalogue.parquet")
+    labels = read_labels(stamps)
+    test_all = labels.loc[labels["split"] == 1, "id"].to_numpy()
+    test_rows = rows_of_ids(test_all, cat["id"].to_numpy())
+    names = {"step3_eq7": "soft_labels.parquet", "step3_measured": "soft_labels_measured.parquet"}
+    dens = {m: [] for m in names}
+    tables = {m: [] for m in names}
+    curves = []
+    ext = None
+    for seed in config["ensemble"]["seeds"]:
+        sd = base / ds["net"] / f"seed{seed}"
+        h1 = load_step1_heads(sd / "step1.pt")
+        test_reps = read_representations(sd / "representations.h5", "test", test_rows)
+        curves.append(pd.read_parquet(sd / part / "error_curves.parquet"))
+        for m, fname in names.items():
+            table = pd.read_parquet(sd / part / fname)
+            tables[m].append(table)
+            ids = table["id"].drop_duplicates().to_numpy()
+            gal, reps = training_galaxies(stamps, sd / "representations.h5", ids)
+            settings = head_settings(heads, int(seed))
+            w, b, _, ext = step3(reps, ids, gal["mag_row"].to_numpy(), table, grid,
+                                 (g["extend_left"], g["extend_right"]), rows.n_outputs, "step3", settings)
+            dens[m].append(step_densities(test_reps, h1, (w, b)))
+            if log is not None:
+                print(f"seed {seed}: Step 3 trained on {sd / part / fname}", file=log, flush=True)
+    for m, ps in dens.items():
+        est = estimates_table(m, average(ps), ext.centres)
+        cat = cat.assign(**{c: est[c].to_numpy() for c in est.columns})
+    metrics = evaluate_catalogue(cat, ["baseline", "step3b", "step3", *names], g, ds["parts"][part],
+                                 curves, estimates=("zmode",))
+    return variance_summary(tables["step3_eq7"], tables["step3_measured"]), metrics
+
+
 def _print_checkpoints(args) -> None:
     test = load_training_arrays(args.stamps, split="test")
     print(f"{len(test['ebv'])} test galaxies of {args.stamps}; zmode; outliers |dz| > {args.outlier_threshold}\n")
@@ -396,6 +504,32 @@ def _print_labels(args) -> None:
                 print(f"| {r.lo:.3f}-{r.hi:.3f} | {r.n} | {r.shift:+.4f} | {r.width:.4f} | {r.sigma1:.4f} |")
 
 
+def _print_variance(args) -> None:
+    import yaml
+
+    with open(args.configfile) as f:
+        config = yaml.safe_load(f)
+    var, metrics = compare_label_variance(config, args.dataset, args.part, log=sys.stderr)
+    print(f"{args.dataset}/{args.part}: Eq. 8's scattering variance per magnitude output "
+          "(mean over the fit subset's labels, all seeds; redshift units)\n")
+    print("| output | labels | sigma_1 (Eq. 4) | sigma_2 of Step 2 | sqrt Var, Eq. 7 | "
+          "sqrt Var, measured on Step 3b | Var Eq. 7 / measured |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in var.itertuples():
+        print(f"| {r.output} | {r.n} | {r.sigma1:.4f} | {r.sigma2_step2:.4f} | {r.width_eq7:.4f} | "
+              f"{r.width_step3b:.4f} | {r.ratio:.2f} |")
+    piv = metrics.pivot_table(index="method", columns="metric", values="value")
+    err = metrics.pivot_table(index="method", columns="metric", values="error")
+    print("\nTest galaxies, zmode; step3_eq7 / step3_measured: Step 3 retrained here on each table\n")
+    print("| method | sigma_MAD | A (z_spec < z_b) | C (z_spec > z_b) | slope vs z_photo | D_TV |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for m in ["baseline", "step3b", "step3", "step3_eq7", "step3_measured"]:
+        v, e = piv.loc[m], err.loc[m]
+        print(f"| {m} | {v.sigma_mad:.5f} | {v.slope_low:+.3f} ± {e.slope_low:.3f} | "
+              f"{v.slope_high:+.3f} ± {e.slope_high:.3f} | {v.slope_zphoto:+.3f} ± {e.slope_zphoto:.3f} | "
+              f"{v.total_variation:.3f} ± {e.total_variation:.3f} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m photoz_debias.diagnose", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -420,6 +554,11 @@ def main(argv=None) -> int:
     sh.add_argument("catalogue", help="catalogue.parquet of the part")
     sh.add_argument("tables", nargs="+", help="the part's soft_labels.parquet files (one per seed)")
     sh.add_argument("--bin-width", type=float, default=0.025, help="z_spec interval width")
+    va = sub.add_parser("variance", help="Eq. 7's variance against Step 3b's, and Step 3 with each")
+    va.add_argument("configfile", help="the workflow configuration of the run (config/config.yaml)")
+    va.add_argument("dataset", help="a dataset of that configuration (e.g. sdss)")
+    va.add_argument("part", help="one of its parts (e.g. all)")
+    va.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     lab = sub.add_parser("labels", help="Step 3 soft-label shifts per z_spec interval")
     lab.add_argument("tables", nargs="+", help="soft_labels.parquet files")
     lab.add_argument("--bin-width", type=float, default=0.05, help="z_spec interval width")
@@ -434,6 +573,8 @@ def main(argv=None) -> int:
         _print_outputs(args)
     elif args.what == "shifts":
         _print_shifts(args)
+    elif args.what == "variance":
+        _print_variance(args)
     else:
         _print_labels(args)
     return 0

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .grid import RedshiftGrid, activated_outputs
-from .metrics import per_galaxy_sigma2_sq
+from .metrics import evaluate_methods, per_galaxy_sigma2_sq
 from .soft_labels import error_curves
 
 
@@ -50,3 +50,22 @@ def sigma2_sq_on_test(
     curves[empty] = fill
     lo, hi = activated_outputs(mag_row)
     return per_galaxy_sigma2_sq(curves, grid.bin_index(z_spec), lo, hi)
+
+
+def evaluate_catalogue(cat: pd.DataFrame, methods, grid_cfg: dict, part: dict,
+                       curve_tables: list[pd.DataFrame],
+                       estimates=("zmode", "zmean", "zmedian")) -> pd.DataFrame:
+    """``metrics.evaluate_methods`` of a part's catalogue columns, each weighted with its own
+    Eq. 6 curves measured on the test data (sigma_1 from the seeds' ``error_curves`` tables)."""
+    grid = RedshiftGrid(grid_cfg["z_min"], grid_cfg["z_max"], grid_cfg["n_bins"])
+    sigma1 = mean_sigma1(curve_tables)
+    sigma2 = {}
+    for m in methods:
+        for e in estimates:
+            col = f"{m}_{e}"
+            if col in cat:
+                sigma2[(m, e)] = sigma2_sq_on_test(
+                    cat["z_spec"].to_numpy(), cat[col].to_numpy(), cat["mag_row"].to_numpy(), grid, sigma1
+                )
+    return evaluate_methods(cat, methods, estimates, config=evaluation_config(grid, part),
+                            sigma2_sq=sigma2)

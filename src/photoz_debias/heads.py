@@ -47,6 +47,13 @@ class HeadSettings:
     device: str = "cpu"
 
 
+def head_settings(heads: dict, seed: int, log_every: int | None = None) -> HeadSettings:
+    """HeadSettings from a dataset's ``heads`` config block (a progress line every tenth)."""
+    it = heads["iterations"]
+    return HeadSettings(iterations=it, batch_size=heads["batch_size"], lr=heads["lr"],
+                        seed=seed, log_every=log_every or max(1, it // 10))
+
+
 def init_heads(m: int, n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Fresh redshift heads for Step 3's extended grid (Sect. 3.2.3).
 

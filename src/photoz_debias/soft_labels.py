@@ -416,6 +416,15 @@ def fit_soft_labels(ids: np.ndarray, z_spec: np.ndarray, z_photo: np.ndarray,
     z_spec = np.asarray(z_spec, dtype=np.float64)
     z_photo = np.asarray(z_photo, dtype=np.float64)
     mag_row = np.asarray(mag_row, dtype=np.int64)
+    _check_fit_inputs(ids, z_spec, z_photo, mag_row, n_outputs)
+
+    sigma1 = fit_sigma1(z_spec, z_photo, mag_row, grid, n_outputs, max_sigma)
+    d2, sigma2_sq = error_curves(z_spec, z_photo, mag_row, grid, sigma1)
+    return _label_tables(ids, z_spec, mag_row, sigma1, d2, sigma2_sq,
+                         sigma1[:, None] ** 2 + sigma2_sq, grid, n_outputs)
+
+
+def _check_fit_inputs(ids, z_spec, z_photo, mag_row, n_outputs):
     for name, a in (("z_spec", z_spec), ("z_photo", z_photo), ("mag_row", mag_row)):
         if a.shape != ids.shape:
             raise InputError(f"{a.shape[0] if a.ndim else a} entries for {ids.size} ids",
@@ -428,9 +437,9 @@ def fit_soft_labels(ids: np.ndarray, z_spec: np.ndarray, z_photo: np.ndarray,
         raise InputError(f"rows {mag_row.min()}..{mag_row.max()}", field="mag_row",
                          expected=f"0..{2 * n_outputs - 2}")
 
-    sigma1 = fit_sigma1(z_spec, z_photo, mag_row, grid, n_outputs, max_sigma)
-    d2, sigma2_sq = error_curves(z_spec, z_photo, mag_row, grid, sigma1)
-    var_curves = sigma1[:, None] ** 2 + sigma2_sq
+
+def _label_tables(ids, z_spec, mag_row, sigma1, d2, sigma2_sq, var_curves, grid, n_outputs):
+    """Eq. 8 with the given ``Var(z | k)`` curves (bins^2), and the two output tables."""
     densities = output_densities(z_spec, mag_row, grid, n_outputs)
     gal, out = output_pairs(mag_row)
     z_bar, z_star = soft_label_means(z_spec[gal], out, var_curves, densities, grid)
@@ -453,6 +462,44 @@ def fit_soft_labels(ids: np.ndarray, z_spec: np.ndarray, z_photo: np.ndarray,
         "sigma1": np.repeat(sigma1 * w, grid.n_bins),
     })
     return labels, curves
+
+
+def fit_soft_labels_measured(table: pd.DataFrame, z_spec: np.ndarray, z_photo: np.ndarray,
+                             mag_row: np.ndarray, grid: RedshiftGrid,
+                             n_outputs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Eq. 8 with the scattering variance MEASURED on a model trained with the soft labels.
+
+    Eq. 7 of Lin et al. 2022 models the variance of the scattering profile of a model
+    trained with soft labels as ``sigma_1^2 + sigma_2^2``: the softening is assumed to widen
+    Step 2's error curve ``sigma_2`` by ``sigma_1`` in quadrature.  Step 3b is such a model
+    (the soft labels of width ``sigma_1`` centred on ``z0``), so its error curve can be
+    measured instead: ``Var(z | k) = sigma_2^2(z | k)`` from Eqs. 5-6 applied to Step 3b's
+    zmode on the same fit subset (smoothed with the same ``sigma_1(k)`` kernel).  The means
+    then follow Eq. 8 as written: ``z* = z0 - (z_bar - z0)``.
+
+    Parameters
+    ----------
+    table : the Eq. 4-8 table of ``fit_soft_labels`` (its ``sigma1`` is kept; one row per
+        (galaxy, activated output)).
+    z_spec, mag_row : (N,) of the table's galaxies, in the order of ``table['id'].unique()``.
+    z_photo : (N,) zmode of Step 3b for those galaxies (on the extended grid).
+    grid : the original redshift grid.
+    n_outputs : ``m``.
+
+    Returns
+    -------
+    soft_labels, curves : as ``fit_soft_labels``; ``var`` and ``sigma2_sq`` are Step 3b's.
+    """
+    ids = table["id"].drop_duplicates().to_numpy()
+    z_spec = np.asarray(z_spec, dtype=np.float64)
+    z_photo = np.asarray(z_photo, dtype=np.float64)
+    mag_row = np.asarray(mag_row, dtype=np.int64)
+    _check_fit_inputs(ids, z_spec, z_photo, mag_row, n_outputs)
+    sigma1 = np.full(n_outputs, np.nan)
+    per_output = table.groupby("output")["sigma1"].first()
+    sigma1[per_output.index.to_numpy(dtype=np.int64)] = per_output.to_numpy() / grid.width
+    d2, sigma2_sq = error_curves(z_spec, z_photo, mag_row, grid, sigma1)
+    return _label_tables(ids, z_spec, mag_row, sigma1, d2, sigma2_sq, sigma2_sq, grid, n_outputs)
 
 
 STEP3_VARIANTS = ("step3", "step3a", "step3b", "step3_no_step2")

@@ -12,7 +12,7 @@ SEEDS = config["ensemble"]["seeds"]
 STUDIES = config["studies"]
 STUDY_SEEDS = STUDIES["seeds"]
 METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
-STEP3_VARIANTS = ["step3", "step3a", "step3b"]
+STEP3_VARIANTS = ["step3", "step3a"]  # Step 3b has its own rule (train_step3b)
 # Keys of a real-data `source` block that name input files (see photoz_debias.ingest).
 SOURCE_PATH_KEYS = (
     "path",
@@ -197,7 +197,9 @@ def training_params(wildcards):
 
 
 def heads_params(wildcards):
-    return dataset_cfg(wildcards.dataset)["heads"]
+    # label_variance picks Step 3's label table (step3_labels), not a training setting
+    heads = dataset_cfg(wildcards.dataset)["heads"]
+    return {k: v for k, v in heads.items() if k != "label_variance"}
 
 
 def part_cfg(ds, part):
@@ -286,6 +288,27 @@ def all_outputs(wildcards):
     out += figure_targets()
     out += study_tables()
     return out
+
+
+def label_variance(ds):
+    """How Step 3's label means get their scattering variance: 'measured' (Step 3b's error
+    curves, the default) or 'eq7' (Eq. 7 as written)."""
+    return dataset_cfg(ds)["heads"].get("label_variance", "measured")
+
+
+def step3_labels(stem, seed=None):
+    """The soft-label table Step 3 (and 3a) train on: ``{stem}_measured.parquet`` (Eq. 8 with
+    Step 3b's measured variance) or ``{stem}.parquet`` (Eq. 7), per label_variance."""
+
+    def _file(wildcards):
+        suffix = "_measured" if label_variance(wildcards.dataset) == "measured" else ""
+        s = wildcards.seed if seed is None else seed(wildcards)
+        return (
+            f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
+            f"{stem}{suffix}.parquet"
+        )
+
+    return _file
 
 
 def first_seed(pattern):

@@ -110,16 +110,101 @@ rule fit_soft_labels_no_step2:
         "../scripts/fit_soft_labels.py"
 
 
-rule train_step3:
+rule train_step3b:
     input:
         stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
         soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
     output:
+        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
+    log:
+        "logs/{dataset}/{net}/seed{seed}/{part}/train_step3b.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/seed{seed}/{part}/train_step3b.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    threads: config["resources"]["heads"]["threads"]
+    resources:
+        mem_mb=config["resources"]["heads"]["mem_mb"],
+        runtime=config["resources"]["heads"]["runtime"],
+    params:
+        variants=["step3b"],
+        seed="{seed}",
+        grid=grid_params,
+        rows=rows_params,
+        heads=heads_params,
+    script:
+        "../scripts/train_step3.py"
+
+
+# Step 3\2's own Step 3b (soft labels at z0 on Step 1's fit), for its measured variance.
+use rule train_step3b as train_step3b_no_step2 with:
+    input:
+        stamps=stamps_file,
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
+    output:
+        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b_no_step2.pt",
+    log:
+        "logs/{dataset}/{net}/seed{seed}/{part}/train_step3b_no_step2.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/seed{seed}/{part}/train_step3b_no_step2.tsv"
+
+
+# Eq. 8 with Var measured on Step 3b instead of Eq. 7 (heads.label_variance: measured).
+rule measure_label_variance:
+    input:
+        stamps=stamps_file,
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
+        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
+    output:
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_measured.parquet",
+        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_step3b.parquet",
+    log:
+        "logs/{dataset}/{net}/seed{seed}/{part}/measure_label_variance.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/seed{seed}/{part}/measure_label_variance.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        grid=grid_params,
+        rows=rows_params,
+    script:
+        "../scripts/measure_label_variance.py"
+
+
+use rule measure_label_variance as measure_label_variance_no_step2 with:
+    input:
+        stamps=stamps_file,
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
+        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b_no_step2.pt",
+    output:
+        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2_measured.parquet",
+        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_step3b_no_step2.parquet",
+    log:
+        "logs/{dataset}/{net}/seed{seed}/{part}/measure_label_variance_no_step2.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/seed{seed}/{part}/measure_label_variance_no_step2.tsv"
+
+
+rule train_step3:
+    input:
+        stamps=stamps_file,
+        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
+        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        soft_labels=step3_labels("soft_labels"),
+    output:
         step3="results/{dataset}/{net}/seed{seed}/{part}/step3.pt",
         step3a="results/{dataset}/{net}/seed{seed}/{part}/step3a.pt",
-        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3.log",
     benchmark:
@@ -145,7 +230,7 @@ use rule train_step3 as train_step3_no_step2 with:
         stamps=stamps_file,
         representations="results/{dataset}/{net}/seed{seed}/representations.h5",
         step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
+        soft_labels=step3_labels("soft_labels_no_step2"),
     output:
         step3_no_step2="results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt",
     log:

@@ -107,8 +107,8 @@ rule plot_fig04_balancing:
 
 rule plot_fig05_soft_label:
     input:
-        soft_labels=first_seed(
-            "results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet"
+        soft_labels=step3_labels(
+            "soft_labels", seed=lambda wc: seeds_of(wc.dataset, wc.get("part"))[0]
         ),
         predictions=first_seed(
             "results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet"

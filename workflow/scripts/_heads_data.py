@@ -3,29 +3,8 @@ representations, aligned by id."""
 
 import pandas as pd
 
-from photoz_debias.debias import rows_of_ids
-from photoz_debias.heads import HeadSettings
-from photoz_debias.io import read_labels, read_representations
-
-
-def training_galaxies(stamps, representations, ids):
-    """Labels (DataFrame in the order of ``ids``) and (N, 8, D) representations."""
-    labels = read_labels(stamps)
-    train = labels[labels["split"] == 0].reset_index(drop=True)
-    rows = rows_of_ids(train["id"].to_numpy(), ids, file=str(stamps))
-    reps = read_representations(representations, "train", rows)
-    return train.iloc[rows].reset_index(drop=True), reps
-
-
-def head_settings(heads: dict, seed: int, log_every: int | None = None) -> HeadSettings:
-    it = heads["iterations"]
-    return HeadSettings(
-        iterations=it,
-        batch_size=heads["batch_size"],
-        lr=heads["lr"],
-        seed=seed,
-        log_every=log_every or max(1, it // 10),
-    )
+from photoz_debias.debias import training_galaxies  # noqa: F401  (the scripts import it from here)
+from photoz_debias.heads import head_settings  # noqa: F401
 
 
 def fit_ids(subset: pd.DataFrame):
