@@ -267,9 +267,13 @@ def test_variance_summary_by_hand():
         variance_summary([eq7], [measured.iloc[::-1]])
 
 
-def test_compare_label_variance_names_a_missing_dataset_or_part():
+def test_compare_label_variance_names_a_missing_dataset_or_part(tmp_path):
     cfg = {"datasets": {"sdss": {"parts": {"all": {}}}}, "ensemble": {"seeds": [0]}}
     with pytest.raises(InputError, match="dataset 'cfhtls'"):
         compare_label_variance(cfg, "cfhtls", "all")
     with pytest.raises(InputError, match="part 'deep'"):
         compare_label_variance(cfg, "sdss", "deep")
+    cfg["datasets"]["sdss"].update(grid={"z_min": 0, "z_max": 0.4, "n_bins": 8}, heads={},
+                                   rows={"r_min": 14, "n_rows": 3, "row_width": 1}, net="netcpu")
+    with pytest.raises(InputError, match="catalogue.parquet not found"):
+        compare_label_variance(cfg, "sdss", "all", root=tmp_path)

@@ -375,7 +375,11 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     rows = MagnitudeRows(**ds["rows"])
     base = Path(root) / "results" / dataset
     stamps = base / "stamps.h5"
-    cat = pd.read_parquet(base / ds["net"] / part / "catalogue.parquet")
+    cat_path = base / ds["net"] / part / "catalogue.parquet"
+    if not cat_path.exists():
+        raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
+                         field="catalogue", expected="a finished run of that configuration")
+    cat = pd.read_parquet(cat_path)
     labels = read_labels(stamps)
     test_all = labels.loc[labels["split"] == 1, "id"].to_numpy()
     test_rows = rows_of_ids(test_all, cat["id"].to_numpy())

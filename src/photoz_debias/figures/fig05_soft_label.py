@@ -1,10 +1,12 @@
 """Fig. 5 of Lin et al. 2022: how the mean of a soft label is determined (Eq. 8).
 
 For a galaxy with spectroscopic redshift ``z0`` in magnitude output ``k``: the initial
-Gaussian scattering profile ``N(z0, Var(z0|k))`` (Eq. 7) times the balanced subset's z_spec
+Gaussian scattering profile ``N(z0, Var(z0|k))`` (Var from Eq. 7, or measured on Step 3b:
+the table Step 3 trains on) times the balanced subset's z_spec
 density of output ``k`` (zero outside the original range) is the skewed profile; its mean is
 ``z_bar`` and the label mean is ``z* = z0 - (z_bar - z0)``.  The soft label is
-``N(z*, sigma1(k)^2)``.  The values are the fitted ones from ``soft_labels.parquet``; only
+``N(z*, sigma1(k)^2)``.  The values are the fitted ones from that table (``soft_labels.parquet`` or
+``soft_labels_measured.parquet``); only
 the curves are recomputed here, on the extended grid.
 
 The subset density is taken per magnitude *output* (the paper's Eq. 8; odd rows count for
