@@ -394,6 +394,9 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
         test_reps = read_representations(sd / "representations.h5", "test", test_rows)
         curves.append(pd.read_parquet(sd / part / "error_curves.parquet"))
         for m, fname in names.items():
+            if not (sd / part / fname).exists():
+                raise InputError(f"{sd / part / fname} not found", field="soft labels table",
+                                 expected="a run with heads.label_variance: measured (the default)")
             table = pd.read_parquet(sd / part / fname)
             tables[m].append(table)
             ids = table["id"].drop_duplicates().to_numpy()
