@@ -191,3 +191,28 @@ def test_catalogue_magnitudes_are_measured_with_depth_limited_errors():
     faint = df["mag_r"] > df["mag_r"].median()
     assert err[faint].median() > err[~faint].median()  # fainter galaxies, larger errors
     assert np.nanmedian(a["magerr_r"][faint]) > np.nanmedian(a["magerr_r"][~faint])
+
+
+def test_catalogue_magnitudes_do_not_depend_on_the_hash_seed():
+    # each band's noise is drawn for the model and the Petrosian magnitude in a fixed order;
+    # a set of column names once made that order (and so the catalogue) change per process
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib\n"
+        "from photoz_debias.synth.survey import measured_catalogue, population_for, survey_parameters\n"
+        "p = survey_parameters('sdss_like')\n"
+        "df = measured_catalogue(population_for(p, 200, 3), p, 3)\n"
+        "cols = sorted(c for c in df if c.startswith(('mag_', 'petro_')))\n"
+        "print(cols, hashlib.sha256(df[cols].to_numpy().tobytes()).hexdigest())\n"
+    )
+    out = []
+    for hash_seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        out.append(res.stdout)
+    assert "petro_r" in out[0]  # both magnitude kinds are drawn
+    assert out[0] == out[1] == out[2]

@@ -399,7 +399,9 @@ def measured_catalogue(df: pd.DataFrame, p, seed: int) -> pd.DataFrame:
         depth = np.where(deep, np.asarray(p.depth_5sigma_deep, float), np.asarray(p.depth_5sigma_wide, float))
     cols = [("petro_" if f"petro_{b}" in df else "mag_") + b for b in p.bands]
     for k, b in enumerate(p.bands):
-        for col in {f"mag_{b}", cols[k]}:
+        # an ordered list, not a set: a set of strings iterates in an order that depends on
+        # the process's hash seed, which changed which column got which noise draw per run
+        for col in dict.fromkeys([f"mag_{b}", cols[k]]):
             if col not in df:
                 continue
             m = df[col].to_numpy(np.float64)
