@@ -233,3 +233,16 @@ def test_load_training_arrays_reads_the_split(tmp_path):
     assert load_training_arrays(path, "test")["id"].tolist() == [101, 104, 106]
     with pytest.raises(InputError, match="split"):
         load_training_arrays(path, "valid")
+
+
+def test_compile_for_follows_device_and_run_length():
+    from photoz_debias.training import COMPILE_MIN_ITERATIONS, compile_for
+
+    long, short = COMPILE_MIN_ITERATIONS, COMPILE_MIN_ITERATIONS - 1
+    assert compile_for("auto", "cuda", long) and compile_for(None, torch.device("cuda:1"), long)
+    assert not compile_for("auto", "cuda", short)  # compilation would not be won back
+    assert not compile_for("", "cpu", 10 * long)  # never on the CPU unless asked
+    assert compile_for("1", "cpu", 1) and compile_for("ON", "cuda", 1)
+    assert not compile_for("0", "cuda", 10 * long) and not compile_for("off", "cuda", 10 * long)
+    with pytest.raises(InputError, match="PHOTOZ_COMPILE"):
+        compile_for("sometimes", "cuda", long)

@@ -106,6 +106,33 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# ``torch.compile(mode="reduce-overhead")`` costs 30-50 s per process and, for Net_P at batch
+# 128 on an H100, takes the step from 8,500 to 18,600 images/s (docs/gpu-check-h100,
+# tools/gpu_check.sh): it pays off after ~5,500 iterations. ``auto`` compiles from 10,000.
+COMPILE_MIN_ITERATIONS = 10_000
+
+
+def compile_for(setting: str | bool | None, device: str | torch.device, iterations: int) -> bool:
+    """Whether a training run compiles its step (``TrainSettings.compile``).
+
+    ``setting``: ``auto`` (or None / empty) compiles on CUDA for runs of at least
+    ``COMPILE_MIN_ITERATIONS`` iterations, where the compilation time is won back, and never
+    on the CPU; ``1``/``true``/``on`` and ``0``/``false``/``off`` force it (the workflow
+    reads it from the environment variable ``PHOTOZ_COMPILE``).
+    """
+    text = "auto" if setting is None or setting == "" else str(setting).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    if text != "auto":
+        raise InputError(f"PHOTOZ_COMPILE={setting!r}", field="PHOTOZ_COMPILE", expected="auto, 1 or 0")
+    kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    return kind == "cuda" and int(iterations) >= COMPILE_MIN_ITERATIONS
+
+
 def derived_seed(seed: int, stream: int) -> int:
     """Independent 63-bit seed for stream ``stream`` of ``seed`` (no overlap between seeds)."""
     return int(np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)[0] >> 1)

@@ -36,3 +36,9 @@ def device():
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def compile_setting():
+    """``PHOTOZ_COMPILE`` (auto | 1 | 0; unset = auto): compile the training step
+    (``photoz_debias.training.compile_for``). Speed only, so not a tracked rule parameter."""
+    return os.environ.get("PHOTOZ_COMPILE", "auto")

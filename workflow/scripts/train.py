@@ -8,12 +8,12 @@ seeded Gaussian errors on its labels (photoz_debias.studies). Absent, nothing ch
 import os
 import sys
 
-from _common import device, start
+from _common import compile_setting, device, start
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 from photoz_debias.networks import build_model
 from photoz_debias.studies import study_training_set
-from photoz_debias.training import TrainSettings, load_training_arrays, train_model
+from photoz_debias.training import TrainSettings, compile_for, load_training_arrays, train_model
 
 sm = snakemake  # noqa: F821
 log = start(sm)
@@ -63,6 +63,7 @@ settings = TrainSettings(
     log_every=t["log_every"],
     state_every=max(1, t["iterations"] // 10),
     device=device(),
+    compile=compile_for(compile_setting(), device(), t["iterations"]),
 )
 # Intermediate checkpoints go to a staging folder that survives a killed job (Snakemake
 # deletes the declared outputs of an incomplete job), and become the output at the end.
