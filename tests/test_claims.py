@@ -1,6 +1,9 @@
 import pandas as pd
+import pytest
 
-from photoz_debias.claims import paper_claims, to_markdown
+import math
+
+from photoz_debias.claims import claim_margin, paper_claims, to_markdown
 
 
 def metrics(cb, c3, tb, t3, s3, s4):
@@ -24,4 +27,17 @@ def test_claims_hold_and_fail_on_hand_made_tables():
     assert paper_claims(metrics(-0.4, 0.2, 0.3, 0.2, 0.2, 0.1))["holds"].iloc[1]
     assert to_markdown(bad).count("| NO |") == 4
     # every row has exactly the table's four cell borders (|C| is escaped)
-    assert all(line.replace("\\|", "").count("|") == 4 for line in to_markdown(bad).splitlines())
+    assert all(line.replace("\\|", "").count("|") == 5 for line in to_markdown(bad).splitlines())
+
+
+def test_margins_count_standard_errors_by_hand():
+    # every error 0.01: claim 1 -C/0.01; claim 2 (|Cb|/2 - |C3|)/sqrt(0.01^2 + 0.005^2);
+    # claims 3-4 the gap over sqrt(2) x 0.01
+    m = paper_claims(metrics(cb=-0.05, c3=0.035, tb=0.26, t3=0.12, s3=0.079, s4=0.017))["margin"].tolist()
+    assert m[0] == pytest.approx(5.0)
+    assert m[1] == pytest.approx((0.025 - 0.035) / math.sqrt(0.01**2 + 0.005**2))  # -0.89: fails, within noise
+    assert m[2] == pytest.approx(0.14 / (0.01 * math.sqrt(2)))
+    assert m[3] == pytest.approx(0.062 / (0.01 * math.sqrt(2)))
+    assert claim_margin(1.0, 3.0, 4.0) == pytest.approx(0.2)
+    assert math.isnan(claim_margin(1.0, 0.0))
+    assert "| -0.9 |" in to_markdown(paper_claims(metrics(-0.05, 0.035, 0.26, 0.12, 0.079, 0.017)))
