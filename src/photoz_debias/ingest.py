@@ -715,12 +715,14 @@ def open_source(source_cfg: dict, base_dir: str | None = None) -> Source:
     cfg = dict(source_cfg)
     layout = cfg.get("layout")
     if layout == "synthetic":
+        # Non-detected magnitudes (99, as survey catalogues write them) are kept as NaN: in
+        # the deep fields faint high-z galaxies drop out of u (the Lyman break), and about one
+        # in 20,000 SDSS-like galaxies is too faint in u (survey seed 21). The magnitudes only
+        # feed the kNN peer and the catalogue; the images and r (the selection band) are there.
         if cfg.get("survey") == "sdss_like":
-            cfg = {"layout": "npz", "path": "sdss.npz", **{k: v for k, v in cfg.items()
-                                                           if k in ("columns",)}}
+            cfg = {"layout": "npz", "path": "sdss.npz", "non_detection": "flag",
+                   **{k: v for k, v in cfg.items() if k in ("columns",)}}
         else:
-            # deep fields: faint high-z galaxies drop out of u (the Lyman break); their
-            # magnitudes only feed the kNN peer, so keep the galaxies (NaN magnitudes)
             cfg = {"layout": "generic", "images": "stamps.npy", "catalogue": "catalogue.parquet",
                    "axis_order": "NCHW", "pixel_scale_arcsec": 0.187, "non_detection": "flag",
                    **{k: v for k, v in cfg.items() if k in ("columns",)}}
