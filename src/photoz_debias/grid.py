@@ -56,6 +56,13 @@ class RedshiftGrid:
         )
 
 
+def grids_from_config(grid: dict) -> tuple[RedshiftGrid, RedshiftGrid]:
+    """The output grid and Step 3's extended grid (Table 1) from a dataset's ``grid`` config
+    block (``z_min``, ``z_max``, ``n_bins``, ``extend_left``, ``extend_right``)."""
+    g = RedshiftGrid(grid["z_min"], grid["z_max"], grid["n_bins"])
+    return g, g.extend(grid["extend_left"], grid["extend_right"])
+
+
 @dataclass(frozen=True)
 class MagnitudeRows:
     """``n_rows = 2m - 1`` magnitude rows of ``row_width`` mag starting at ``r_min``."""

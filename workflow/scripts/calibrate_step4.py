@@ -6,15 +6,14 @@ import pandas as pd
 from _common import start
 
 from photoz_debias.calibrate import biased_test_sample, cell_edges, step4_shift
-from photoz_debias.grid import RedshiftGrid
+from photoz_debias.grid import grids_from_config
 from photoz_debias.io import write_parquet
 
 sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
 g = p.grid
-grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
-ext = grid.extend(g["extend_left"], g["extend_right"])
+grid, ext = grids_from_config(g)
 cal = p.calibrate
 est = pd.read_parquet(sm.input.estimates)
 test = est[est["split"] == 1].reset_index(drop=True)

@@ -8,7 +8,7 @@ from _common import start
 
 from photoz_debias.debias import rows_of_ids
 from photoz_debias.ensemble import average, estimates_table, step_densities
-from photoz_debias.grid import RedshiftGrid
+from photoz_debias.grid import grids_from_config
 from photoz_debias.io import (
     atomic_path,
     load_heads,
@@ -23,8 +23,7 @@ sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
 g = p.grid
-grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
-ext = grid.extend(g["extend_left"], g["extend_right"])
+grid, ext = grids_from_config(g)
 labels = read_labels(sm.input.stamps)
 keep = part_mask(labels, p.part)
 test = labels[(labels["split"] == 1) & keep].reset_index(drop=True)

@@ -7,7 +7,7 @@ from _common import start
 from _heads_data import training_galaxies
 
 from photoz_debias.debias import predict_zphoto
-from photoz_debias.grid import MagnitudeRows, RedshiftGrid
+from photoz_debias.grid import MagnitudeRows, grids_from_config
 from photoz_debias.io import load_heads, load_step1_heads, write_parquet
 from photoz_debias.soft_labels import fit_soft_labels_measured
 
@@ -15,8 +15,7 @@ sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
 g = p.grid
-grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
-ext = grid.extend(g["extend_left"], g["extend_right"])
+grid, ext = grids_from_config(g)
 rows = MagnitudeRows(**p.rows)
 table = pd.read_parquet(sm.input.soft_labels)
 ids = table["id"].drop_duplicates().to_numpy()
