@@ -47,7 +47,7 @@ STUDY_FIGURE_RULES = {
     "plot_figD5_iterations_zphot_zspec", "plot_figD6_iterations_residuals",
     "plot_figD7_train_size", "plot_figD8_label_error", "plot_figD9_net",
 }
-DEFAULT_POINTS = {"sdss__nbins160", "sdss__frac0.5", "sdss__sigz0.05", "sdss__netnets1"}
+DEFAULT_POINTS = {"sdss__nbins80", "sdss__frac0.5", "sdss__sigz0.05", "sdss__netnets1"}
 
 
 def test_default_config_runs_every_study_with_one_new_point_each(tmp_path):
@@ -81,20 +81,20 @@ def test_default_config_runs_every_study_with_one_new_point_each(tmp_path):
     missing = [f for f in every_figure if f not in out]
     assert not missing, missing
     # threshold points are parts of the trained datasets, run with the study seed only; the
-    # point at the part's own threshold (sdss 10, wide 19) reuses the part's Steps 2-3 of seed 0
+    # point at the part's own threshold (sdss 4, wide 19) reuses the part's Steps 2-3 of seed 0
     th = [w for r, w, _ in js if r == "train_step2" and "__th" in w["part"]]
     assert {(w["dataset"], w["part"]) for w in th} == {
-        ("sdss", "all__th5"), ("sdss", "all__th20"), ("sdss", "all__th40"),
+        ("sdss", "all__th2"), ("sdss", "all__th9"), ("sdss", "all__th18"),
         ("cfhtls", "wide__th8"), ("cfhtls", "wide__th38"), ("cfhtls", "wide__th76"),
     }
     assert {w["seed"] for w in th} == {"0"}
     ens = {(w["dataset"], w["part"]): i for r, w, i in js if r == "ensemble" and "__th" in w["part"]}
     assert len(ens) == 8
-    assert "results/sdss/netcpu/seed0/all/step2.pt" in ens[("sdss", "all__th10")]
-    assert "seed1" not in ens[("sdss", "all__th10")]
-    assert "results/sdss/netcpu/seed0/all__th5/step2.pt" in ens[("sdss", "all__th5")]
+    assert "results/sdss/netcpu/seed0/all/step2.pt" in ens[("sdss", "all__th4")]
+    assert "seed1" not in ens[("sdss", "all__th4")]
+    assert "results/sdss/netcpu/seed0/all__th2/step2.pt" in ens[("sdss", "all__th2")]
     # Step 3\2 skips the balanced subset: every threshold point shares its part's
-    assert "results/sdss/netcpu/seed0/all/step3_no_step2.pt" in ens[("sdss", "all__th5")]
+    assert "results/sdss/netcpu/seed0/all/step3_no_step2.pt" in ens[("sdss", "all__th2")]
     # the iterations study takes its models from the saved checkpoints of sdss, seed 0
     ck = [(w, i) for r, w, i in js if r == "iterations_checkpoint"]
     assert {(w["dataset"], w["iters"], w["model"], w["seed"]) for w, _ in ck} == {
@@ -110,12 +110,12 @@ def test_overlay_retrains_only_the_derived_datasets_with_the_study_seeds(tmp_pat
     js = jobs(out)
     train = [(r, w, i) for r, w, i in js if r in TRAIN_RULES]
     derived = [(r, w, i) for r, w, i in train if w["dataset"] not in MAIN]
-    expected = {"sdss__nbins40", "sdss__nbins160", "sdss__frac0.25", "sdss__frac0.5",
+    expected = {"sdss__nbins40", "sdss__nbins80", "sdss__frac0.25", "sdss__frac0.5",
                 "sdss__sigz0.02", "sdss__sigz0.05", "sdss__netnets1", "sdss__netnets2"}
     assert {w["dataset"] for _, w, _ in derived} == expected
     assert {w["seed"] for _, w, _ in derived} == {"0"}  # studies.seeds only
     assert len(derived) == 2 * len(expected)  # Baseline and Step 1 each
-    # the base settings (80 bins, fraction 1, sigma_z 0, netcpu) are not retrained
+    # the base settings (180 bins, fraction 1, sigma_z 0, netcpu) are not retrained
     assert len(train) - len(derived) == 2 * 3 * 3
     # derived datasets read the base dataset's stamps: no preprocessing of their own
     assert all(i == "results/sdss/stamps.h5" for _, _, i in derived)
