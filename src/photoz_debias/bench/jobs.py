@@ -37,7 +37,7 @@ from ..training import TrainSettings, compile_for, resolve_device, train_model
 
 # (label, net, unit, n_bins, n_ext, m, iterations, batch, n_train, n_test, head iterations)
 SIZES = {
-    "default": ("CPU default (SDSS-like)", "netcpu", 80, 160, 6, 3600, 32, 10_000, 10_000, 1000),
+    "default": ("CPU default (SDSS-like)", "netcpu", 180, 360, 6, 3600, 32, 10_000, 10_000, 1000),
     "paper": ("paper (SDSS, Net_P)", "netp", 180, 360, 6, 120_000, 128, 393_000, 103_000, 40_000),
 }
 
