@@ -1,7 +1,7 @@
+import math
+
 import pandas as pd
 import pytest
-
-import math
 
 from photoz_debias.claims import claim_margin, paper_claims, to_markdown
 

@@ -53,6 +53,7 @@ model = build_model(
 )
 if p.net == "mlp":
     model.trunk.set_standardisation(data["x"])
+dev = device()
 settings = TrainSettings(
     iterations=t["iterations"],
     batch_size=t["batch_size"],
@@ -62,8 +63,8 @@ settings = TrainSettings(
     checkpoint_iters=list(t["checkpoint_iters"]),
     log_every=t["log_every"],
     state_every=max(1, t["iterations"] // 10),
-    device=device(),
-    compile=compile_for(compile_setting(), device(), t["iterations"]),
+    device=dev,
+    compile=compile_for(compile_setting(), dev, t["iterations"]),
 )
 # Intermediate checkpoints go to a staging folder that survives a killed job (Snakemake
 # deletes the declared outputs of an incomplete job), and become the output at the end.

@@ -66,7 +66,7 @@ def time_training(net, unit, n_bins, m, iterations, batch, n_train, device, comp
     return time.perf_counter() - t0
 
 
-def time_representations(net, n_bins, m, n_train, n_test, device) -> tuple[float, int]:
+def time_representations(net, n_bins, m, n_train, n_test, device) -> float:
     """Seconds of ``compute_representations`` for ``n_train`` x 8 views + ``n_test`` x 1."""
     model = build_model(net, "multi", n_bins=n_bins, n_outputs=m, seed=0)
     rng = np.random.default_rng(1)
@@ -81,7 +81,7 @@ def time_representations(net, n_bins, m, n_train, n_test, device) -> tuple[float
             k = min(chunk, n - s)
             compute_representations(model, x[:k], ebv[:k], views=views, device=device)
     _sync(device)
-    return time.perf_counter() - t0, model.trunk.rep_dim
+    return time.perf_counter() - t0
 
 
 def time_heads(m, n_bins, d, iterations, device, n_gal=4000) -> float:
@@ -112,7 +112,7 @@ def run(args) -> list[tuple]:
         label, net, n_bins, n_ext, m, iters, batch, n_train, n_test, head_its = SIZES[size]
         k = max(1, int(round(iters * args.scale)))
         nt, ns = max(1, int(n_train * args.scale)), max(1, int(n_test * args.scale))
-        d = 1024 if net == "netp" else 256
+        d = build_model(net, "multi", n_bins=n_bins, n_outputs=m).trunk.rep_dim  # the heads' input size
         if "train" in args.jobs:
             comp = compile_for(args.compile, device, iters)  # as the workflow decides for the whole job
             job = "train_step1 (Baseline alike)" + (", compiled" if comp else "")
@@ -130,7 +130,7 @@ def run(args) -> list[tuple]:
                 whole, work = sec, f"{k:,} iterations x {batch}"
             rows.append((label, job, work, sec, whole, str(device)))
         if "represent" in args.jobs:
-            sec, d = time_representations(net, n_bins, m, nt, ns, device)
+            sec = time_representations(net, n_bins, m, nt, ns, device)
             rows.append((label, "represent", f"{nt:,} x 8 + {ns:,} of {n_train:,} x 8 + {n_test:,} galaxies", sec,
                          sec * n_train / nt, str(device)))
         hk = max(1, int(round(head_its * args.scale)))
