@@ -83,8 +83,7 @@ def _checkpoint_grid(path, meta: dict, keys=("grid",)) -> RedshiftGrid:
         if key not in meta:
             raise InputError(f"the checkpoint's meta has no {key!r}", file=str(path), field=f"meta.{key}",
                              expected="a checkpoint written by the workflow's train rules")
-    g = meta["grid"]
-    return RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    return RedshiftGrid.from_config(meta["grid"])
 
 
 def _checkpoint_meta(path) -> dict:
@@ -371,7 +370,7 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
         raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
                          expected=" | ".join(ds["parts"]))
     g, heads = ds["grid"], ds["heads"]
-    grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+    grid = RedshiftGrid.from_config(g)
     rows = MagnitudeRows(**ds["rows"])
     base = Path(root) / "results" / dataset
     stamps = base / "stamps.h5"

@@ -57,7 +57,7 @@ def evaluate_catalogue(cat: pd.DataFrame, methods, grid_cfg: dict, part: dict,
                        estimates=("zmode", "zmean", "zmedian")) -> pd.DataFrame:
     """``metrics.evaluate_methods`` of a part's catalogue columns, each weighted with its own
     Eq. 6 curves measured on the test data (sigma_1 from the seeds' ``error_curves`` tables)."""
-    grid = RedshiftGrid(grid_cfg["z_min"], grid_cfg["z_max"], grid_cfg["n_bins"])
+    grid = RedshiftGrid.from_config(grid_cfg)
     sigma1 = mean_sigma1(curve_tables)
     sigma2 = {}
     for m in methods:

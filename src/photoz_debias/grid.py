@@ -46,6 +46,12 @@ class RedshiftGrid:
         idx = np.floor(self.position(z)).astype(np.int64)
         return np.clip(idx, 0, self.n_bins - 1)
 
+    @classmethod
+    def from_config(cls, grid: dict) -> "RedshiftGrid":
+        """The output grid of Table 1 from a dataset's ``grid`` config block (``z_min``,
+        ``z_max``, ``n_bins``; other keys, such as the Step 3 extension, are ignored)."""
+        return cls(float(grid["z_min"]), float(grid["z_max"]), int(grid["n_bins"]))
+
     def extend(self, n_left: int, n_right: int) -> "RedshiftGrid":
         """The Step 3 grid: ``n_left``/``n_right`` bins of the same width appended."""
         w = self.width
@@ -59,7 +65,7 @@ class RedshiftGrid:
 def grids_from_config(grid: dict) -> tuple[RedshiftGrid, RedshiftGrid]:
     """The output grid and Step 3's extended grid (Table 1) from a dataset's ``grid`` config
     block (``z_min``, ``z_max``, ``n_bins``, ``extend_left``, ``extend_right``)."""
-    g = RedshiftGrid(grid["z_min"], grid["z_max"], grid["n_bins"])
+    g = RedshiftGrid.from_config(grid)
     return g, g.extend(grid["extend_left"], grid["extend_right"])
 
 

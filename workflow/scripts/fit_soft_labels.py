@@ -14,7 +14,7 @@ sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
 g = p.grid
-grid = RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
+grid = RedshiftGrid.from_config(g)
 rows = MagnitudeRows(**p.rows)
 h1 = load_step1_heads(sm.input.step1)
 if p.mode == "step2":

@@ -19,10 +19,6 @@ style = merge_style(p.style)
 out = str(Path(sm.output[0]).with_suffix(""))
 
 
-def grid_of(g):
-    return RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"])
-
-
 def extension(g):
     return (g["extend_left"], g["extend_right"])
 
@@ -30,7 +26,7 @@ def extension(g):
 def fig03():
     from photoz_debias.figures.fig03_grid import plot_fig03_grid
 
-    plot_fig03_grid(grid_of(p.grid), MagnitudeRows(**p.rows), style, out, extension(p.grid))
+    plot_fig03_grid(RedshiftGrid.from_config(p.grid), MagnitudeRows(**p.rows), style, out, extension(p.grid))
 
 
 def fig04():
@@ -40,7 +36,7 @@ def fig04():
     train = labels[(labels["split"] == 0) & part_mask(labels, p.part)]
     subset = pd.read_parquet(sm.input.subset)
     plot_fig04_balancing(
-        train, subset, grid_of(p.grid), MagnitudeRows(**p.rows), style, out, p.part["threshold"]
+        train, subset, RedshiftGrid.from_config(p.grid), MagnitudeRows(**p.rows), style, out, p.part["threshold"]
     )
 
 
@@ -50,7 +46,7 @@ def fig05():
     labels = pd.read_parquet(sm.input.soft_labels)
     subset = pd.read_parquet(sm.input.predictions)
     plot_fig05_soft_label(
-        pick_examples(labels), subset, grid_of(p.grid), extension(p.grid), style, out
+        pick_examples(labels), subset, RedshiftGrid.from_config(p.grid), extension(p.grid), style, out
     )
 
 
@@ -108,7 +104,7 @@ def figC1():
     part = C1Part(
         pd.read_parquet(sm.input.predictions),
         pd.read_parquet(sm.input.error_curves),
-        grid_of(p.grid),
+        RedshiftGrid.from_config(p.grid),
         extension(p.grid),
     )
     label = f"{sm.wildcards.dataset} / {sm.wildcards.part}"

@@ -17,7 +17,7 @@ subset = select_subset(
     train["z_spec"].to_numpy(),
     train["mag_row"].to_numpy(),
     part_mask(train, p.part),
-    RedshiftGrid(g["z_min"], g["z_max"], g["n_bins"]),
+    RedshiftGrid.from_config(g),
     MagnitudeRows(**p.rows),
     threshold=p.part["threshold"],
     subset_size=p.part["subset_size"],

@@ -18,7 +18,7 @@ from photoz_debias.training import TrainSettings, compile_for, load_training_arr
 sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
-grid = RedshiftGrid(p.grid["z_min"], p.grid["z_max"], p.grid["n_bins"])
+grid = RedshiftGrid.from_config(p.grid)
 rows = MagnitudeRows(**p.rows)
 seed = int(p.seed)
 data = load_training_arrays(sm.input[0], split="train")
