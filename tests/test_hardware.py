@@ -28,3 +28,21 @@ def test_integers_pass_through_and_nonsense_is_refused():
     for bad in (-1, "yes", 1.5, True):
         with pytest.raises(InputError, match="auto"):
             gpu_request(bad)
+
+
+def test_head_trainings_use_the_gpu_only_when_their_job_holds_one(monkeypatch):
+    # workflow/scripts/_common.job_device: Steps 2-3 follow the job's `gpu` resource
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+    sys.modules.pop("_common", None)
+    import _common
+
+    monkeypatch.setenv("PHOTOZ_DEVICE", "cuda")
+    assert _common.job_device(SimpleNamespace(resources=SimpleNamespace(gpu=0))) == "cpu"
+    assert _common.job_device(SimpleNamespace(resources=SimpleNamespace())) == "cpu"
+    assert _common.job_device(SimpleNamespace(resources=SimpleNamespace(gpu=1))) == "cuda"
+    monkeypatch.setenv("PHOTOZ_DEVICE", "cpu")
+    assert _common.job_device(SimpleNamespace(resources=SimpleNamespace(gpu=1))) == "cpu"

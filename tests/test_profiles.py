@@ -89,4 +89,22 @@ def test_default_config_trunk_jobs_hold_a_gpu_only_where_there_is_one(tmp_path, 
     jobs = job_resources(out)
     trunk = [res for rule, res in jobs if rule in GPU_RULES]
     assert trunk and all(re.search(rf"\bgpu={gpu}\b", res) for res in trunk)
-    assert not any("gpu=" in res for rule, res in jobs if rule not in GPU_RULES)
+    # the head trainings of Steps 2-3 hold no GPU by default (resources.heads.gpu: 0)
+    assert not any(re.search(r"\bgpu=[1-9]", res) for rule, res in jobs if rule not in GPU_RULES)
+
+
+HEAD_RULES = {"train_step2", "train_step3", "train_step3b", "train_step3_no_step2", "train_step3b_no_step2"}
+
+
+def test_head_trainings_hold_a_gpu_on_request(tmp_path):
+    # resources.heads.gpu: 1 -> Steps 2-3 run on the GPU (the scripts ask the job's resources)
+    overlay = tmp_path / "heads_gpu.yaml"
+    overlay.write_text("resources:\n  heads: {gpu: 1, threads: 1, mem_mb: 8000, runtime: 60}\n")
+    out = dry_run("--workflow-profile", "none", "--cores", "2", "--configfile", str(TINY),
+                  str(overlay), cwd=tmp_path)
+    jobs = job_resources(out)
+    heads = [res for rule, res in jobs if rule in HEAD_RULES]
+    assert {r for r, _ in jobs} >= {"train_step2", "train_step3", "train_step3b"}
+    assert heads and all(re.search(r"\bgpu=1\b", res) for res in heads)
+    others = [res for rule, res in jobs if rule not in HEAD_RULES | GPU_RULES]
+    assert others and not any(re.search(r"\bgpu=[1-9]", res) for res in others)

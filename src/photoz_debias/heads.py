@@ -47,11 +47,12 @@ class HeadSettings:
     device: str = "cpu"
 
 
-def head_settings(heads: dict, seed: int, log_every: int | None = None) -> HeadSettings:
+def head_settings(heads: dict, seed: int, log_every: int | None = None,
+                  device: str = "cpu") -> HeadSettings:
     """HeadSettings from a dataset's ``heads`` config block (a progress line every tenth)."""
     it = heads["iterations"]
     return HeadSettings(iterations=it, batch_size=heads["batch_size"], lr=heads["lr"],
-                        seed=seed, log_every=log_every or max(1, it // 10))
+                        seed=seed, log_every=log_every or max(1, it // 10), device=device)
 
 
 def init_heads(m: int, n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -381,7 +382,7 @@ def _train(reps, view_probs, label_lo, label_hi, lo, hi, heads_weight0, heads_bi
     seconds = time.perf_counter() - t0
     summary = dict(
         iterations=int(settings.iterations), batch_size=B, lr=float(settings.lr),
-        seed=int(settings.seed), seconds=seconds,
+        seed=int(settings.seed), device=str(device), seconds=seconds,
         samples_per_s=settings.iterations * B / max(seconds, 1e-9),
         final_loss=history[-1][1] if history else float("nan"), loss_history=history,
     )

@@ -41,6 +41,7 @@ rule train_step2:
         "../../envs/photoz.yaml"
     threads: config["resources"]["heads"]["threads"]
     resources:
+        gpu=gpu_request(config["resources"]["heads"].get("gpu", 0)),
         mem_mb=config["resources"]["heads"]["mem_mb"],
         runtime=config["resources"]["heads"]["runtime"],
     params:
@@ -126,6 +127,7 @@ rule train_step3b:
         "../../envs/photoz.yaml"
     threads: config["resources"]["heads"]["threads"]
     resources:
+        gpu=gpu_request(config["resources"]["heads"].get("gpu", 0)),
         mem_mb=config["resources"]["heads"]["mem_mb"],
         runtime=config["resources"]["heads"]["runtime"],
     params:
@@ -213,6 +215,7 @@ rule train_step3:
         "../../envs/photoz.yaml"
     threads: config["resources"]["heads"]["threads"]
     resources:
+        gpu=gpu_request(config["resources"]["heads"].get("gpu", 0)),
         mem_mb=config["resources"]["heads"]["mem_mb"],
         runtime=config["resources"]["heads"]["runtime"],
     params:

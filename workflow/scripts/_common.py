@@ -38,6 +38,12 @@ def device():
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def job_device(sm):
+    """The device of a job whose rule holds a GPU only on request (the head trainings of
+    Steps 2-3, ``resources.heads.gpu``): :func:`device` if the job holds one, else 'cpu'."""
+    return device() if int(getattr(sm.resources, "gpu", 0) or 0) > 0 else "cpu"
+
+
 def compile_setting():
     """``PHOTOZ_COMPILE`` (auto | 1 | 0; unset = auto): compile the training step
     (``photoz_debias.training.compile_for``). Speed only, so not a tracked rule parameter."""

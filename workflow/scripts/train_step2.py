@@ -2,7 +2,7 @@
 cached representations (trunk, FC layers and magnitude head frozen)."""
 
 import pandas as pd
-from _common import start
+from _common import job_device, start
 from _heads_data import fit_ids, head_settings, training_galaxies
 
 from photoz_debias.debias import step2
@@ -24,7 +24,7 @@ w, b, summary = step2(
     grid,
     h1["heads_weight"],
     h1["heads_bias"],
-    head_settings(p.heads, int(p.seed)),
+    head_settings(p.heads, int(p.seed), device=job_device(sm)),
     log=log.info,
 )
 save_heads(sm.output[0], w, b, {"grid": dict(g), "step": "step2", "n_train": len(ids)})

@@ -2,7 +2,7 @@
 trained on cached representations with soft (or, for 3a, hard) labels."""
 
 import pandas as pd
-from _common import start
+from _common import job_device, start
 from _heads_data import head_settings, training_galaxies
 
 from photoz_debias.debias import step3
@@ -28,7 +28,7 @@ for variant in p.variants:  # the variants share the labels and representations
         (g["extend_left"], g["extend_right"]),
         rows.n_outputs,
         variant,
-        head_settings(p.heads, int(p.seed)),
+        head_settings(p.heads, int(p.seed), device=job_device(sm)),
         log=log.info,
     )
     meta = {
