@@ -277,3 +277,42 @@ def test_compare_label_variance_names_a_missing_dataset_or_part(tmp_path):
                                    rows={"r_min": 14, "n_rows": 3, "row_width": 1}, net="netcpu")
     with pytest.raises(InputError, match="catalogue.parquet not found"):
         compare_label_variance(cfg, "sdss", "all", root=tmp_path)
+
+
+def _metrics_rows(values):
+    """A metrics table (zmode) of {(method, metric): (value, error)}."""
+    return pd.DataFrame([{"method": m, "metric": k, "estimate": "zmode", "value": v, "error": e}
+                         for (m, k), (v, e) in values.items()])
+
+
+def test_claims_of_one_model_by_hand():
+    from photoz_debias.diagnose import claims_of_model
+
+    m = _metrics_rows({
+        ("baseline", "slope_high"): (-0.10, 0.02), ("step3", "slope_high"): (0.03, 0.01),
+        ("step3b", "slope_high"): (0.01, 0.01), ("step2", "slope_high"): (0.05, 0.01),
+        ("baseline", "total_variation"): (0.20, 0.01), ("step3", "total_variation"): (0.25, 0.01),
+        ("baseline", "sigma_mad"): (0.012, 0.0), ("step3", "sigma_mad"): (0.015, 0.0),
+    })
+    c = claims_of_model(m)
+    assert c["claim1"] and c["claim2"] and not c["claim3"]
+    assert c["bound"] == pytest.approx(0.05)
+    # (0.05 - 0.03) / sqrt(0.01^2 + 0.01^2)
+    assert c["margin2"] == pytest.approx(0.02 / np.sqrt(2e-4))
+    assert (c["C_step2"], c["C_step3b"], c["sigma_mad_step3"]) == (0.05, 0.01, 0.015)
+    m.loc[(m.method == "step3") & (m.metric == "slope_high"), "value"] = -0.06
+    assert not claims_of_model(m)["claim2"]
+
+
+def test_seed_scatter_names_a_missing_run(tmp_path):
+    from photoz_debias.diagnose import seed_scatter
+
+    cfg = {"datasets": {"sdss": {"parts": {"all": {}}, "net": "netcpu",
+                                 "grid": {"z_min": 0, "z_max": 0.4, "n_bins": 8, "extend_left": 4,
+                                          "extend_right": 4}}}, "ensemble": {"seeds": [0]}}
+    with pytest.raises(InputError, match="dataset 'cfhtls'"):
+        seed_scatter(cfg, "cfhtls", "all")
+    with pytest.raises(InputError, match="part 'deep'"):
+        seed_scatter(cfg, "sdss", "deep")
+    with pytest.raises(InputError, match="catalogue.parquet not found"):
+        seed_scatter(cfg, "sdss", "all", root=tmp_path)

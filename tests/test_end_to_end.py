@@ -70,6 +70,26 @@ def test_metrics_and_tables(tiny_run):
     assert (tiny_run / "results/sdss/netcpu/all/tables/appendix_e.md").read_text().count("|") > 20
 
 
+def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch):
+    # diagnose seeds: every seed's Baseline and Steps 2-3 alone, then the ensemble, whose
+    # numbers must be the workflow's own metrics
+    from photoz_debias.diagnose import seed_scatter
+
+    monkeypatch.chdir(tiny_run)
+    t = seed_scatter(yaml.safe_load(TINY.read_text()), "sdss", "all")
+    assert t["model"].tolist() == ["seed 0", "seed 1", "ensemble"]
+    # (the tiny run's few test galaxies above z_break leave the slopes C undefined: NaN)
+    assert np.isfinite(t[["tv_baseline", "tv_step3", "sigma_mad_baseline", "sigma_mad_step3"]].to_numpy()).all()
+    assert len(set(t["sigma_mad_step3"])) == 3  # two models and their ensemble, not one copied
+    m = pd.read_parquet("results/sdss/netcpu/all/metrics.parquet")
+    ens = t.iloc[-1]
+    for method, metric, col in (("baseline", "slope_high", "C_baseline"), ("step3", "slope_high", "C_step3"),
+                                ("baseline", "total_variation", "tv_baseline"),
+                                ("step3", "total_variation", "tv_step3"), ("step3", "sigma_mad", "sigma_mad_step3")):
+        ref = m[(m.method == method) & (m.metric == metric) & (m.estimate == "zmode")]["value"].iloc[0]
+        assert ens[col] == pytest.approx(ref, abs=1e-9, nan_ok=True), (method, metric)
+
+
 def test_every_figure_exists(tiny_run):
     pngs = {p.name for p in tiny_run.glob("results/**/figures/*.png")}
     for name in ("fig03_grid.png", "example_stamps.png", "fig06_residuals_netcpu_all.png",

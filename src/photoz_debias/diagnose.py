@@ -57,6 +57,15 @@ the part's test catalogue::
 galaxies, the mean shift z* - z0, the mean width sqrt(Var) (Eq. 7) and sigma_1 (Eq. 4)::
 
     python -m photoz_debias.diagnose labels results/sdss/netcpu/seed0/all/soft_labels.parquet
+
+``seeds``: do the claims hold for each trained model, or only for the ensemble?  Claims 1-3
+(Baseline's high-z slope C, Step 3's |C| against half of it, D_TV) for every seed's Baseline,
+Step 2, 3b and 3 alone, rebuilt from the run's files and evaluated like the catalogue, then
+for the ensemble (the run's ``metrics.parquet`` values); the spread between the seeds is the
+model-to-model scatter the claims' test-galaxy error bars leave out (seconds per seed)::
+
+    python -m photoz_debias.diagnose seeds config/config.yaml sdss all
+    python -m photoz_debias.diagnose seeds config/config.yaml my-overlay.yaml sdss all  # a run with an overlay
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ import torch
 
 from .checkpoint import load_model
 from .errors import InputError
-from .grid import RedshiftGrid, activated_outputs
+from .grid import RedshiftGrid, activated_outputs, grids_from_config
 from .metrics import mean_residual, outlier_fraction, sigma_mad
 from .networks import MultiChannelUnit, unwrap
 from .training import load_training_arrays
@@ -414,6 +423,97 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     return variance_summary(tables["step3_eq7"], tables["step3_measured"]), metrics
 
 
+#: the methods ``seed_scatter`` evaluates per model (Step 4 calibrates the ensemble only)
+SEED_METHODS = ("baseline", "step2", "step3b", "step3")
+
+
+def claims_of_model(metrics: pd.DataFrame) -> dict:
+    """The numbers behind the paper's claims 1-3 (``claims.paper_claims``) of one metrics
+    table (zmode): Baseline's and Step 3's high-z slope C (Eq. 9), the bound |C(Baseline)|/2,
+    whether claim 2 holds and by how many standard errors, D_TV (Eq. 10) and sigma_MAD
+    (Eq. 11) of both."""
+    from .claims import _scalar, claim_margin
+
+    cb, cb_e = _scalar(metrics, "baseline", "slope_high")
+    c3, c3_e = _scalar(metrics, "step3", "slope_high")
+    return {
+        "C_baseline": cb, "C_step3": c3, "bound": abs(cb) / 2,
+        "claim1": cb < 0, "claim2": abs(c3) <= abs(cb) / 2,
+        "margin2": claim_margin(abs(cb) / 2 - abs(c3), c3_e, cb_e / 2),
+        "C_step3b": _scalar(metrics, "step3b", "slope_high")[0],
+        "C_step2": _scalar(metrics, "step2", "slope_high")[0],
+        "tv_baseline": _scalar(metrics, "baseline", "total_variation")[0],
+        "tv_step3": _scalar(metrics, "step3", "total_variation")[0],
+        "claim3": _scalar(metrics, "step3", "total_variation")[0]
+        < _scalar(metrics, "baseline", "total_variation")[0],
+        "sigma_mad_baseline": _scalar(metrics, "baseline", "sigma_mad")[0],
+        "sigma_mad_step3": _scalar(metrics, "step3", "sigma_mad")[0],
+    }
+
+
+def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> pd.DataFrame:
+    """Claims 1-3 for every trained model of the ensemble alone, and for the ensemble.
+
+    The claims' error bars (bootstrap over test galaxies) leave out how much the trained
+    models differ. Here each seed's Baseline, Step 2, 3b and 3 densities are rebuilt from its
+    checkpoint files (``baseline_test.h5``, ``step1.pt``, the part's head files, the cached
+    test representations), evaluated alone on the part's test galaxies with its own Eq. 6
+    curves, and reduced with :func:`claims_of_model`; the last row, ``ensemble``, evaluates the
+    catalogue's columns (the workflow's ``metrics.parquet`` values). Claim 4 needs Step 4,
+    which calibrates the ensemble only, so it is not per model.
+    """
+    from pathlib import Path
+
+    import h5py
+
+    from .debias import rows_of_ids
+    from .ensemble import average, estimates_table, step_densities
+    from .evaluation import evaluate_catalogue
+    from .io import load_heads, load_step1_heads, read_labels, read_representations
+
+    if dataset not in config.get("datasets", {}):
+        raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
+                         expected=" | ".join(config.get("datasets", {})))
+    ds = config["datasets"][dataset]
+    if part not in ds["parts"]:
+        raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
+                         expected=" | ".join(ds["parts"]))
+    grid, ext = grids_from_config(ds["grid"])
+    base = Path(root) / "results" / dataset
+    cat_path = base / ds["net"] / part / "catalogue.parquet"
+    if not cat_path.exists():
+        raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
+                         field="catalogue", expected="a finished run of that configuration")
+    cat = pd.read_parquet(cat_path)
+    labels = read_labels(base / "stamps.h5")
+    test_rows = rows_of_ids(labels.loc[labels["split"] == 1, "id"].to_numpy(), cat["id"].to_numpy())
+    rows, all_curves = [], []
+    for seed in config["ensemble"]["seeds"]:
+        sd = base / ds["net"] / f"seed{seed}"
+        curves = pd.read_parquet(sd / part / "error_curves.parquet")
+        all_curves.append(curves)
+        with h5py.File(sd / "baseline_test.h5", "r") as f:
+            p_base = f["p"][:][rows_of_ids(f["id"][:], cat["id"].to_numpy())]
+        h1 = load_step1_heads(sd / "step1.pt")
+        reps = read_representations(sd / "representations.h5", "test", test_rows)
+        cols = estimates_table("baseline", average([p_base]), grid.centres)
+        for m in SEED_METHODS[1:]:
+            w, b, _ = load_heads(sd / part / f"{m}.pt")
+            centres = ext.centres if m.startswith("step3") else grid.centres
+            est = estimates_table(m, average([step_densities(reps, h1, (w, b))]), centres)
+            cols = pd.concat([cols, est], axis=1)
+        one = cat.assign(**{c: cols[c].to_numpy() for c in cols.columns})
+        metrics = evaluate_catalogue(one, list(SEED_METHODS), ds["grid"], ds["parts"][part],
+                                     [curves], estimates=("zmode",))
+        rows.append({"model": f"seed {seed}", **claims_of_model(metrics)})
+        if log is not None:
+            print(f"seed {seed} evaluated", file=log, flush=True)
+    metrics = evaluate_catalogue(cat, list(SEED_METHODS), ds["grid"], ds["parts"][part],
+                                 all_curves, estimates=("zmode",))
+    rows.append({"model": "ensemble", **claims_of_model(metrics)})
+    return pd.DataFrame(rows)
+
+
 def _print_checkpoints(args) -> None:
     test = load_training_arrays(args.stamps, split="test")
     print(f"{len(test['ebv'])} test galaxies of {args.stamps}; zmode; outliers |dz| > {args.outlier_threshold}\n")
@@ -536,6 +636,33 @@ def _print_variance(args) -> None:
               f"{v.total_variation:.3f} ± {e.total_variation:.3f} |")
 
 
+def _print_seeds(args) -> None:
+    import yaml
+
+    from .studies import deep_merge
+
+    config = {}
+    for path in args.configfiles:  # merged in order, as Snakemake merges --configfile overlays
+        with open(path) as f:
+            config = deep_merge(config, yaml.safe_load(f) or {})
+    t = seed_scatter(config, args.dataset, args.part, log=sys.stderr)
+    print(f"{args.dataset}/{args.part}: the paper's claims 1-3 for each trained model alone and for "
+          "the ensemble (zmode, test galaxies)\n")
+    print("| model | C Baseline | C Step 2 | C Step 3b | C Step 3 | bound \\|C(Baseline)\\|/2 | claim 2 | "
+          "margin | D_TV Baseline | D_TV Step 3 | sigma_MAD Baseline | sigma_MAD Step 3 |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for r in t.itertuples():
+        print(f"| {r.model} | {r.C_baseline:+.3f} | {r.C_step2:+.3f} | {r.C_step3b:+.3f} | {r.C_step3:+.3f} | "
+              f"{r.bound:.3f} | {'yes' if r.claim2 else 'NO'} | {r.margin2:+.1f} | {r.tv_baseline:.3f} | "
+              f"{r.tv_step3:.3f} | {r.sigma_mad_baseline:.4f} | {r.sigma_mad_step3:.4f} |")
+    seeds = t[t["model"] != "ensemble"]
+    if len(seeds) > 1:
+        print(f"\nover the {len(seeds)} models: C Baseline {seeds.C_baseline.mean():+.3f} ± "
+              f"{seeds.C_baseline.std(ddof=1):.3f}, C Step 3 {seeds.C_step3.mean():+.3f} ± "
+              f"{seeds.C_step3.std(ddof=1):.3f} (mean ± standard deviation); claim 2 holds for "
+              f"{int(seeds.claim2.sum())} of {len(seeds)}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m photoz_debias.diagnose", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -568,6 +695,11 @@ def main(argv=None) -> int:
     lab = sub.add_parser("labels", help="Step 3 soft-label shifts per z_spec interval")
     lab.add_argument("tables", nargs="+", help="soft_labels.parquet files")
     lab.add_argument("--bin-width", type=float, default=0.05, help="z_spec interval width")
+    se = sub.add_parser("seeds", help="claims 1-3 for each trained model alone and for the ensemble")
+    se.add_argument("configfiles", nargs="+", metavar="configfile",
+                    help="the run's configuration: config/config.yaml, then its overlays in order")
+    se.add_argument("dataset", help="a dataset of that configuration (e.g. sdss)")
+    se.add_argument("part", help="one of its parts (e.g. all)")
     args = ap.parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
@@ -581,6 +713,8 @@ def main(argv=None) -> int:
         _print_shifts(args)
     elif args.what == "variance":
         _print_variance(args)
+    elif args.what == "seeds":
+        _print_seeds(args)
     else:
         _print_labels(args)
     return 0
