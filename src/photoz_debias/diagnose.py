@@ -346,6 +346,27 @@ def variance_summary(eq7: list[pd.DataFrame], measured: list[pd.DataFrame]) -> p
     return out.reset_index()
 
 
+def _finished_part(config: dict, dataset: str, part: str, root):
+    """(dataset config, ``results/<dataset>`` folder, the part's catalogue) of a finished run;
+    a clear error when the dataset, the part or the catalogue is missing."""
+    from pathlib import Path
+
+    if dataset not in config.get("datasets", {}):
+        raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
+                         expected=" | ".join(config.get("datasets", {})))
+    ds = config["datasets"][dataset]
+    if part not in ds["parts"]:
+        raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
+                         expected=" | ".join(ds["parts"]))
+    base = Path(root) / "results" / dataset
+    cat_path = base / ds["net"] / part / "catalogue.parquet"
+    if not cat_path.exists():
+        raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
+                         field="catalogue", expected="a finished run of that configuration")
+    cat = pd.read_parquet(cat_path)
+    return ds, base, cat
+
+
 def compare_label_variance(config: dict, dataset: str, part: str, root=".",
                            log=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step 3 retrained with each label table, Eq. 7's and the measured one, and evaluated.
@@ -362,8 +383,6 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     metrics : ``evaluate_methods`` rows (zmode) of ``baseline, step3b, step3, step3_eq7,
         step3_measured``.
     """
-    from pathlib import Path
-
     from .debias import rows_of_ids, step3, training_galaxies
     from .ensemble import average, estimates_table, step_densities
     from .evaluation import evaluate_catalogue
@@ -371,23 +390,11 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     from .heads import head_settings
     from .io import load_step1_heads, read_labels, read_representations
 
-    if dataset not in config.get("datasets", {}):
-        raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
-                         expected=" | ".join(config.get("datasets", {})))
-    ds = config["datasets"][dataset]
-    if part not in ds["parts"]:
-        raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
-                         expected=" | ".join(ds["parts"]))
+    ds, base, cat = _finished_part(config, dataset, part, root)
     g, heads = ds["grid"], ds["heads"]
     grid = RedshiftGrid.from_config(g)
     rows = MagnitudeRows(**ds["rows"])
-    base = Path(root) / "results" / dataset
     stamps = base / "stamps.h5"
-    cat_path = base / ds["net"] / part / "catalogue.parquet"
-    if not cat_path.exists():
-        raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
-                         field="catalogue", expected="a finished run of that configuration")
-    cat = pd.read_parquet(cat_path)
     labels = read_labels(stamps)
     test_all = labels.loc[labels["split"] == 1, "id"].to_numpy()
     test_rows = rows_of_ids(test_all, cat["id"].to_numpy())
@@ -462,8 +469,6 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
     catalogue's columns (the workflow's ``metrics.parquet`` values). Claim 4 needs Step 4,
     which calibrates the ensemble only, so it is not per model.
     """
-    from pathlib import Path
-
     import h5py
 
     from .debias import rows_of_ids
@@ -471,20 +476,8 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
     from .evaluation import evaluate_catalogue
     from .io import load_heads, load_step1_heads, read_labels, read_representations
 
-    if dataset not in config.get("datasets", {}):
-        raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
-                         expected=" | ".join(config.get("datasets", {})))
-    ds = config["datasets"][dataset]
-    if part not in ds["parts"]:
-        raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
-                         expected=" | ".join(ds["parts"]))
+    ds, base, cat = _finished_part(config, dataset, part, root)
     grid, ext = grids_from_config(ds["grid"])
-    base = Path(root) / "results" / dataset
-    cat_path = base / ds["net"] / part / "catalogue.parquet"
-    if not cat_path.exists():
-        raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
-                         field="catalogue", expected="a finished run of that configuration")
-    cat = pd.read_parquet(cat_path)
     labels = read_labels(base / "stamps.h5")
     test_rows = rows_of_ids(labels.loc[labels["split"] == 1, "id"].to_numpy(), cat["id"].to_numpy())
     rows, all_curves = [], []
