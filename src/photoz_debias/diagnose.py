@@ -435,24 +435,19 @@ SEED_METHODS = ("baseline", "step2", "step3b", "step3")
 
 
 def claims_of_model(metrics: pd.DataFrame) -> dict:
-    """The numbers behind the paper's claims 1-3 (``claims.paper_claims``) of one metrics
+    """The numbers behind the paper's claims 1-3 (``claims.claim_values``) of one metrics
     table (zmode): Baseline's and Step 3's high-z slope C (Eq. 9), the bound |C(Baseline)|/2,
     whether claim 2 holds and by how many standard errors, D_TV (Eq. 10) and sigma_MAD
-    (Eq. 11) of both."""
-    from .claims import _scalar, claim_margin
+    (Eq. 11) of both, and Step 2's and Step 3b's C."""
+    from .claims import _scalar, claim_values
 
-    cb, cb_e = _scalar(metrics, "baseline", "slope_high")
-    c3, c3_e = _scalar(metrics, "step3", "slope_high")
+    v = claim_values(metrics)
+    keep = ("C_baseline", "C_step3", "bound", "claim1", "claim2", "margin2", "tv_baseline",
+            "tv_step3", "claim3")
     return {
-        "C_baseline": cb, "C_step3": c3, "bound": abs(cb) / 2,
-        "claim1": cb < 0, "claim2": abs(c3) <= abs(cb) / 2,
-        "margin2": claim_margin(abs(cb) / 2 - abs(c3), c3_e, cb_e / 2),
+        **{k: v[k] for k in keep},
         "C_step3b": _scalar(metrics, "step3b", "slope_high")[0],
         "C_step2": _scalar(metrics, "step2", "slope_high")[0],
-        "tv_baseline": _scalar(metrics, "baseline", "total_variation")[0],
-        "tv_step3": _scalar(metrics, "step3", "total_variation")[0],
-        "claim3": _scalar(metrics, "step3", "total_variation")[0]
-        < _scalar(metrics, "baseline", "total_variation")[0],
         "sigma_mad_baseline": _scalar(metrics, "baseline", "sigma_mad")[0],
         "sigma_mad_step3": _scalar(metrics, "step3", "sigma_mad")[0],
     }

@@ -18,6 +18,7 @@ rows = MagnitudeRows(**p.rows)
 table = pd.read_parquet(sm.input.soft_labels)
 ids = table["id"].drop_duplicates().to_numpy()
 gal, reps = training_galaxies(sm.input.stamps, sm.input.representations, ids)
+settings = head_settings(p.heads, int(p.seed), device=job_device(sm))
 for variant in p.variants:  # the variants share the labels and representations
     w, b, summary, ext = step3(
         reps,
@@ -28,7 +29,7 @@ for variant in p.variants:  # the variants share the labels and representations
         (g["extend_left"], g["extend_right"]),
         rows.n_outputs,
         variant,
-        head_settings(p.heads, int(p.seed), device=job_device(sm)),
+        settings,
         log=log.info,
     )
     meta = {
