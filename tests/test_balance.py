@@ -95,3 +95,15 @@ def test_select_subset_table():
     # no balancing: the whole eligible set (Step 3\2), down-sampled
     df2 = select_subset(ids, z, mag_row, ids % 2 == 0, grid, rows, None, None, seed=3)
     assert len(df2) == (ids % 2 == 0).sum() and df2["in_fit"].all()
+
+
+def test_cell_occupancy_by_hand():
+    from photoz_debias.balance import cell_occupancy
+
+    # cells (0, 0) x3, (0, 1) x1, (2, 0) x5; threshold 2
+    z_bin = np.array([0, 0, 0, 0, 2, 2, 2, 2, 2])
+    mag_row = np.array([0, 0, 0, 1, 0, 0, 0, 0, 0])
+    assert cell_occupancy(z_bin, mag_row, 2) == {"populated": 3, "fullest": 5, "capped": 2, "kept": 5}
+    idx = balanced_subset(z_bin, mag_row, 2, np.random.default_rng(0))
+    assert len(idx) == 5  # the subset has the size the occupancy says
+    assert cell_occupancy(z_bin[:0], mag_row[:0], 2)["kept"] == 0

@@ -1,6 +1,6 @@
-"""Catalogue mode (no images): a train/test pair of photometric catalogues as the split, the
-bad catalogue inputs, and the whole workflow on the real SDSS Main Galaxy Sample
-(``config/mgs-catalogue.yaml``).
+"""Catalogue mode (no images): a train/test pair of photometric catalogues as the split, a
+list of catalogues pooled, the bad catalogue inputs, and the whole workflow on the real SDSS
+Main Galaxy Sample (``config/mgs-catalogue.yaml``: its two files pooled, the split drawn).
 
 The 99/-99 sentinels (error, drop, flag) and the real MGS text file's broken header are tested
 in ``test_ingest.py``; the generic-layout bad inputs in ``test_bad_input.py``.
@@ -123,6 +123,28 @@ def test_duplicate_ids_across_the_two_files(tmp_path):
     assert "rows 5, 8" in msg  # row 2 of the test file, numbered after the 6 train rows
 
 
+def test_a_list_of_catalogues_is_pooled_and_the_split_drawn(tmp_path):
+    cfg = pair(tmp_path)
+    files = [cfg.pop("catalogue_train"), cfg.pop("catalogue_test")]
+    src = open_source({**cfg, "catalogue": files})
+    assert src.split is None and src.n == 10  # the config draws the split
+    np.testing.assert_array_equal(src.table["id"], np.arange(10))  # rows numbered on
+    np.testing.assert_allclose(src.table["z_spec"].iloc[6:], np.linspace(0.1, 0.3, 4))
+    assert "pooled" in src.description
+    out = tmp_path / "stamps.h5"
+    write_preprocessed(src, str(out), rows=MagnitudeRows(14.5, 7), split={"n_test": 3, "seed": 0},
+                       pixel_divisor=1.0, z_range=(0.0, 0.4), r_range=(8.0, 18.0),
+                       provenance={"config": {}})
+    with h5py.File(out) as f:
+        assert (f["split"][:] == 1).sum() == 3 and len(f["split"]) == 10
+    with pytest.raises(InputError, match="empty list"):
+        open_source({**cfg, "catalogue": []})
+    a = write_cat(tmp_path / "a.csv", 3, id=[1, 2, 3])
+    b = write_cat(tmp_path / "b.csv", 3, id=[3, 4, 5])
+    with pytest.raises(InputError, match="unique"):  # id 3 in both files
+        open_source({**cfg, "catalogue": [a, b], "columns": {**COLS, "id": "id"}})
+
+
 def test_half_a_pair_or_both_layouts_is_refused(tmp_path):
     cfg = pair(tmp_path)
     with pytest.raises(InputError, match="gives catalogue_train; expected either catalogue"):
@@ -141,9 +163,10 @@ def test_every_galaxy_of_a_file_dropped(tmp_path):
 
 @pytest.mark.slow
 def test_mgs_catalogue_workflow_end_to_end(tmp_path):
-    src = yaml.safe_load(CONFIG.read_text())["datasets"]["mgs"]["source"]
-    for key in ("catalogue_train", "catalogue_test"):
-        rel = Path(src[key])
+    files = yaml.safe_load(CONFIG.read_text())["datasets"]["mgs"]["source"]["catalogue"]
+    assert len(files) == 2  # the two MLZ files, pooled
+    for f in files:
+        rel = Path(f)
         assert rel.parts[:2] == ("..", "shared"), rel  # beside the repository, as documented
         if not SHARED.joinpath(*rel.parts[2:]).exists():
             pytest.skip(f"real SDSS MGS catalogue not present ({SHARED.joinpath(*rel.parts[2:])})")
@@ -151,7 +174,6 @@ def test_mgs_catalogue_workflow_end_to_end(tmp_path):
     # temporary working directory makes them resolve as they do beside the repository.
     (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
     work = tmp_path / "work"
-    src = {k: str(work / v) for k, v in src.items() if k.startswith("catalogue_")}
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
          "--directory", str(work), "--configfile", str(CONFIG), "--replace-workflow-config",
@@ -162,11 +184,14 @@ def test_mgs_catalogue_workflow_end_to_end(tmp_path):
 
     part = work / "results" / "mgs" / "mlp" / "all"
     cat = pd.read_parquet(part / "catalogue.parquet")
-    test = np.loadtxt(src["catalogue_test"])
-    assert len(cat) == len(test) == 5000 and cat["id"].is_unique
-    # the test galaxies are the test file's, in order, with their ids after the 5,000 train rows
-    np.testing.assert_array_equal(np.sort(cat["id"]), 5000 + np.arange(5000))
-    np.testing.assert_allclose(cat.sort_values("id")["z_spec"], test[:, 0])
+    pooled = np.concatenate([np.loadtxt(work / f) for f in files])
+    assert len(pooled) == 10000
+    assert len(cat) == 5000 and cat["id"].is_unique
+    # a random half of the pooled rows (ids are the pooled row numbers), from both files
+    ids = cat["id"].to_numpy()
+    assert ids.min() >= 0 and ids.max() < 10000
+    assert 2000 < (ids < 5000).sum() < 3000
+    np.testing.assert_allclose(cat["z_spec"], pooled[ids, 0])
     for m in METHODS:
         for e in ("zmode", "zmean", "zmedian", "zerr"):
             v = cat[f"{m}_{e}"].to_numpy()

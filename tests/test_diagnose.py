@@ -316,3 +316,32 @@ def test_seed_scatter_names_a_missing_run(tmp_path):
         seed_scatter(cfg, "sdss", "deep")
     with pytest.raises(InputError, match="catalogue.parquet not found"):
         seed_scatter(cfg, "sdss", "all", root=tmp_path)
+
+
+def test_interval_means_by_hand():
+    from photoz_debias.diagnose import _interval_means
+
+    z = np.array([0.01, 0.02, 0.06, 0.2, -0.1])
+    v = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
+    got = _interval_means(z, v, np.array([0.0, 0.05, 0.1]))
+    np.testing.assert_allclose(got, [2.0, 5.0])  # 0.2 and -0.1 fall outside
+    got = _interval_means(z, v, np.array([0.0, 0.05, 0.1, 0.15]))
+    assert np.isnan(got[2])
+
+
+def test_colour_scatter_by_hand():
+    from photoz_debias.synth.realism import colour_scatter
+
+    # g - r = 0.0, 0.1, 0.4 at z < 0.1: median 0.1, |dev| 0.1, 0, 0.3 -> MAD 0.1
+    df = pd.DataFrame({"z": [0.02, 0.05, 0.08, 0.15],
+                       "mag_u": [20.0, 20.0, 20.0, 20.0], "mag_g": [19.0, 19.1, 19.4, 19.0],
+                       "mag_r": [19.0] * 4, "mag_i": [18.5] * 4, "mag_z": [18.0] * 4})
+    t = colour_scatter(df, z_edges=(0.0, 0.1, 0.2, 0.3)).set_index(["colour", "z_lo"])
+    assert t.loc[("g-r", 0.0), "scatter"] == pytest.approx(1.4826 * 0.1)
+    assert t.loc[("r-i", 0.0), "scatter"] == 0.0
+    assert t.loc[("g-r", 0.1), "n"] == 1 and t.loc[("g-r", 0.1), "scatter"] == 0.0
+    assert np.isnan(t.loc[("g-r", 0.2), "scatter"]) and t.loc[("g-r", 0.2), "n"] == 0
+    with pytest.raises(InputError, match="z_edges"):
+        colour_scatter(df, z_edges=(0.1, 0.0))
+    with pytest.raises(InputError, match="redshift column"):
+        colour_scatter(df.drop(columns="z"))

@@ -90,6 +90,50 @@ def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch
         assert ens[col] == pytest.approx(ref, abs=1e-9, nan_ok=True), (method, metric)
 
 
+def test_scattering_check_compares_step2_with_eq8s_model(tiny_run, monkeypatch):
+    # diagnose scattering: per z_spec interval, Step 2 on each seed's subset against Eq. C.1
+    from photoz_debias.diagnose import scattering_check
+
+    monkeypatch.chdir(tiny_run)
+    cfg = yaml.safe_load(TINY.read_text())
+    t = scattering_check(cfg, "sdss", "all", width=0.05)
+    sizes = [len(pd.read_parquet(f"results/sdss/netcpu/seed{s}/all/step2_predictions.parquet"))
+             for s in cfg["ensemble"]["seeds"]]
+    assert t["n_subset"].sum() == pytest.approx(np.mean(sizes))  # every subset galaxy, once
+    test = pd.read_parquet("results/sdss/netcpu/all/catalogue.parquet")
+    assert t["n_test"].sum() == len(test)
+    np.testing.assert_allclose(t["miss"], t["step2_subset"] - t["expected"])
+    filled = t[t["n_subset"] > 0]
+    assert np.isfinite(filled[["step2_subset", "expected", "step3b_subset"]].to_numpy()).all()
+    assert np.isfinite(t.loc[t["n_test"] > 0, ["step2_test", "step3b_test"]].to_numpy()).all()
+    # the subset's n(z) ends at both ends of the grid: the expected pull points inwards there
+    assert filled["expected"].iloc[0] > 0 > filled["expected"].iloc[-1]
+
+
+def test_photometric_check_runs_the_same_knn_on_real_and_synthetic(tiny_run, monkeypatch):
+    from photoz_debias.diagnose import photometric_check
+    from photoz_debias.grid import MagnitudeRows, RedshiftGrid
+
+    mgs = ROOT.parent / "shared" / "realdata" / "mlz_sdss_mgs"
+    if not (mgs / "SDSS_MGS.train").is_file():
+        pytest.skip(f"real SDSS MGS catalogue not found at {mgs}")
+    monkeypatch.chdir(tiny_run)
+    ds = yaml.safe_load(TINY.read_text())["datasets"]["sdss"]
+    summary, curves, scatter = photometric_check(
+        mgs, "results/sdss/stamps.h5", RedshiftGrid.from_config(ds["grid"]), MagnitudeRows(**ds["rows"]), 2)
+    assert summary[["sample", "training"]].values.tolist() == [
+        ["real SDSS MGS", "whole training set"], ["real SDSS MGS", "balanced subsets"],
+        ["synthetic", "whole training set"], ["synthetic", "balanced subsets"]]
+    real = summary.iloc[0]
+    assert (real["n_train"], real["n_test"]) == (5000, 5000)
+    # the README's number for the real catalogue: a fixed input, a deterministic search
+    assert real["sigma_mad"] == pytest.approx(0.0140, abs=5e-4)
+    assert (summary["n_fit"] <= summary["n_train"]).all()
+    assert summary.iloc[1]["n_fit"] < 5000  # balancing dropped galaxies from full cells
+    assert set(curves["sample"]) == {"real SDSS MGS", "synthetic"}
+    assert len(scatter) == 4 * 6 and (scatter["real"] > 0).all()
+
+
 def test_every_figure_exists(tiny_run):
     pngs = {p.name for p in tiny_run.glob("results/**/figures/*.png")}
     for name in ("fig03_grid.png", "example_stamps.png", "fig06_residuals_netcpu_all.png",

@@ -102,3 +102,25 @@ def test_high_redshift_tail(summary):
     for z, tol in ((0.15, 0.3), (0.20, 0.3), (0.25, 0.6)):
         ratio = t.loc[z, "synthetic"] / t.loc[z, "mgs"]
         assert abs(ratio - 1) < tol, (z, t.loc[z, ["synthetic", "mgs"]].to_dict())
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known realism gap (README, 'What makes Step 3 overshoot'): at z >= 0.11 the synthetic "
+    "u-g spreads 0.54-0.66 times as wide as the MGS's, g-r 0.64 times at z >= 0.18, r-i 1.4-1.8 "
+    "times and i-z 1.3-1.4 times. A strict xfail: closing the gap fails this marker, so it "
+    "gets removed."))
+def test_colour_spread_at_fixed_redshift():
+    # the colour-redshift relation's width sets a photometric redshift's scatter and so the
+    # size of the prior pull the paper corrects; the catalogue's measured magnitudes (with
+    # their photometric errors) against the MGS model magnitudes (with theirs)
+    from photoz_debias.synth.realism import colour_scatter
+    from photoz_debias.synth.survey import measured_catalogue, survey_parameters
+
+    pop = generate_population("sdss_like", 20000, seed=2022)
+    pop = measured_catalogue(pop, survey_parameters("sdss_like"), 2022)
+    syn = colour_scatter(pop[pop["z_true"] < 0.3], EDGES)
+    real = colour_scatter(load_mgs(MGS_DIR), EDGES)
+    ratio = syn["scatter"].to_numpy() / real["scatter"].to_numpy()
+    high = (syn["z_lo"] >= 0.11).to_numpy()
+    assert np.all((ratio[high] > 0.7) & (ratio[high] < 1.4)), dict(
+        zip(zip(syn["colour"][high], syn["z_lo"][high]), ratio[high].round(2)))

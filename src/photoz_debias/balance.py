@@ -95,6 +95,23 @@ def balanced_subset(
     return np.sort(candidates[order[rank < threshold]])
 
 
+def cell_occupancy(z_bin: np.ndarray, mag_row: np.ndarray, threshold: int) -> dict:
+    """How full the (z bin, row) cells of Step 2 are, for the balancing log.
+
+    Returns ``populated`` (cells with a galaxy), ``fullest`` (galaxies in the fullest cell),
+    ``capped`` (cells above ``threshold``, which :func:`balanced_subset` cuts to it) and
+    ``kept`` (the subset's size: the sum of ``min(count, threshold)``).
+    """
+    z_bin = _as_index_array(z_bin, "z_bin")
+    mag_row = _as_index_array(mag_row, "mag_row")
+    if z_bin.size == 0:
+        return {"populated": 0, "fullest": 0, "capped": 0, "kept": 0}
+    _, counts = np.unique(z_bin * (int(mag_row.max()) + 1) + mag_row, return_counts=True)
+    return {"populated": int(counts.size), "fullest": int(counts.max()),
+            "capped": int((counts > threshold).sum()),
+            "kept": int(np.minimum(counts, threshold).sum())}
+
+
 def downsample(indices: np.ndarray, size: int | None, rng: np.random.Generator) -> np.ndarray:
     """Uniform random down-sampling without replacement (Sect. 4.1: SDSS subset -> 60,000).
 

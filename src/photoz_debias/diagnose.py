@@ -66,12 +66,29 @@ model-to-model scatter the claims' test-galaxy error bars leave out (seconds per
 
     python -m photoz_debias.diagnose seeds config/config.yaml sdss all
     python -m photoz_debias.diagnose seeds config/config.yaml my-overlay.yaml sdss all  # a run with an overlay
+
+``scattering``: does Step 2 scatter the way Eq. 8 models it (Appendix C)?  Per z_spec
+interval, mean of the seeds: Step 2's <dz> on each seed's balanced subset, the <dz> that
+Eq. C.1 expects from a Gaussian profile times the subset's n(z), their difference (what Eq. 8
+cannot correct), Step 3b on the subset, and Step 2 and 3b on the test galaxies::
+
+    python -m photoz_debias.diagnose scattering config/config.yaml sdss all
+
+``photometry``: is a feature of the residuals in the photometry itself, and is the synthetic
+photometry as informative as the real?  A kNN photo-z on the real SDSS MGS (its two files
+pooled and halved at random) and on as many synthetic catalogue galaxies, trained on the whole
+training set and on balanced subsets: sigma_MAD, outliers, Eq. 9's A and C, <dz> per
+interval, and the colour spread at fixed redshift of both catalogues::
+
+    python -m photoz_debias.diagnose photometry config/config.yaml sdss --mgs ../shared/realdata/mlz_sdss_mgs
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -349,8 +366,6 @@ def variance_summary(eq7: list[pd.DataFrame], measured: list[pd.DataFrame]) -> p
 def _finished_part(config: dict, dataset: str, part: str, root):
     """(dataset config, ``results/<dataset>`` folder, the part's catalogue) of a finished run;
     a clear error when the dataset, the part or the catalogue is missing."""
-    from pathlib import Path
-
     if dataset not in config.get("datasets", {}):
         raise InputError(f"dataset {dataset!r} not in the configuration", field="dataset",
                          expected=" | ".join(config.get("datasets", {})))
@@ -502,6 +517,175 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
     return pd.DataFrame(rows)
 
 
+def _interval_means(z: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` per half-open ``z`` interval of ``edges`` (NaN where empty)."""
+    k = np.searchsorted(edges, z, side="right") - 1
+    ok = (k >= 0) & (k < len(edges) - 1) & np.isfinite(values)
+    n = np.bincount(k[ok], minlength=len(edges) - 1)
+    s = np.bincount(k[ok], weights=values[ok], minlength=len(edges) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def scattering_check(config: dict, dataset: str, part: str, root=".", width: float = 0.02,
+                     log=None) -> pd.DataFrame:
+    """Does Step 2 scatter the way Eq. 8 models it?  Appendix C's test, per z_spec interval.
+
+    Eq. 8 moves each soft label against the pull it expects from a Gaussian scattering
+    profile ``N(z0, sigma_2^2)`` times the balanced subset's n(z) of the galaxy's magnitude
+    output; Appendix C (Fig. C.1) compares that expected <dz> with Step 2's actual <dz> on the
+    subset.  Here, per interval and averaged over the ensemble seeds (each seed has its own
+    subset):
+
+    - ``n_subset``: subset galaxies per seed; ``step2_subset``: Step 2's actual <dz> on them
+      (``step2_predictions.parquet``, zmode); ``expected``: Eq. C.1 with the seed's Eq. 6
+      curves (``k = 1``); ``miss = step2_subset - expected``: what the Gaussian model leaves
+      out, which Eq. 8 therefore cannot correct;
+    - ``step2_test`` and ``step3b_test``: the same seeds' models on the test galaxies, and
+      ``step3b_subset`` on the subset (its unrotated view): a residual the models also make
+      on the galaxies they were trained on is not a train/test difference.
+
+    ``dz = (z_photo - z_spec)/(1 + z_spec)``, zmode throughout.
+    """
+    from .debias import training_galaxies
+    from .ensemble import step_densities
+    from .figures.figC1_expected_residuals import expected_residuals
+    from .io import load_heads, load_step1_heads, read_labels, read_representations
+
+    ds, base, cat = _finished_part(config, dataset, part, root)
+    g = ds["grid"]
+    grid, ext = grids_from_config(g)
+    labels = read_labels(base / "stamps.h5")
+    test = labels[labels["split"] == 1].reset_index(drop=True)
+    edges = _intervals(float(test["z_spec"].max()), width)
+    zt = test["z_spec"].to_numpy(np.float64)
+    cols = {c: [] for c in ("n_subset", "step2_subset", "expected", "step2_test", "step3b_test",
+                            "step3b_subset")}
+    for seed in config["ensemble"]["seeds"]:
+        sd = base / ds["net"] / f"seed{seed}"
+        pred = pd.read_parquet(sd / part / "step2_predictions.parquet")
+        curves = pd.read_parquet(sd / part / "error_curves.parquet")
+        zs = pred["z_spec"].to_numpy(np.float64)
+        dz2 = (pred["z_photo"].to_numpy(np.float64) - zs) / (1 + zs)
+        exp = expected_residuals(zs, pred["mag_row"].to_numpy(), curves, grid,
+                                 (g["extend_left"], g["extend_right"]))
+        cols["n_subset"].append(np.histogram(zs, edges)[0].astype(float))
+        cols["step2_subset"].append(_interval_means(zs, dz2, edges))
+        cols["expected"].append(_interval_means(zs, exp, edges))
+        h1 = load_step1_heads(sd / "step1.pt")
+        test_reps = read_representations(sd / "representations.h5", "test")  # the split's order
+        ids = pred["id"].drop_duplicates().to_numpy()
+        gal, train_reps = training_galaxies(base / "stamps.h5", sd / "representations.h5", ids)
+        zg = gal["z_spec"].to_numpy(np.float64)
+        for m, centres in (("step2", grid.centres), ("step3b", ext.centres)):
+            heads = load_heads(sd / part / f"{m}.pt")[:2]
+            zp = centres[np.argmax(step_densities(test_reps, h1, heads), axis=1)]
+            cols[f"{m}_test"].append(_interval_means(zt, (zp - zt) / (1 + zt), edges))
+            if m == "step3b":
+                zp = centres[np.argmax(step_densities(train_reps[:, 0], h1, heads), axis=1)]
+                cols["step3b_subset"].append(_interval_means(zg, (zp - zg) / (1 + zg), edges))
+        if log is not None:
+            print(f"seed {seed} evaluated", file=log, flush=True)
+    with warnings.catch_warnings():  # an interval empty for every seed stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = pd.DataFrame({c: np.nanmean(np.vstack(v), axis=0) for c, v in cols.items()})
+    out.insert(0, "hi", edges[1:])
+    out.insert(0, "lo", edges[:-1])
+    out["miss"] = out["step2_subset"] - out["expected"]
+    out["n_test"] = np.histogram(zt, edges)[0]
+    return out
+
+
+def _photo_z_summary(zp: np.ndarray, zs: np.ndarray, threshold: float) -> dict:
+    """sigma_MAD, outlier fraction and the Eq. 9 slopes (A, C) of one photometric estimate,
+    fitted like ``metrics.evaluate_methods`` (SDSS bins; plain bin means: no Eq. 6 curves)."""
+    from .metrics import DEFAULT_EVAL_CONFIG, mean_residual_vs_zspec, piecewise_linear_fit_with_errors
+
+    cfg = DEFAULT_EVAL_CONFIG
+    c = mean_residual_vs_zspec(zp, zs, None, cfg["zspec_bins"])
+    good = (c["n"].to_numpy() >= cfg["min_count"]) & np.isfinite(c["error"].to_numpy())
+    zc = 0.5 * (c["bin_lo"] + c["bin_hi"]).to_numpy()
+    w = np.where(good, 1.0 / np.where(good, c["error"].to_numpy(), 1.0) ** 2, 0.0)
+    (a, _, cc, _), (ea, _, ec, _) = piecewise_linear_fit_with_errors(
+        zc, np.nan_to_num(c["value"].to_numpy()), cfg["z_break"], w)
+    return {"sigma_mad": sigma_mad(zp, zs), "outliers": outlier_fraction(zp, zs, threshold),
+            "A": a, "err_A": ea, "C": cc, "err_C": ec}
+
+
+def photometric_check(mgs, stamps, grid: RedshiftGrid, rows, threshold: int,
+                      seeds=(0, 1, 2), k: int = 32, width: float = 0.02,
+                      outlier_threshold: float = 0.05, sample_seed: int = 0):
+    """The same photometric estimator on the real SDSS MGS and on the synthetic catalogue.
+
+    A kNN photo-z (``peers.knn_photo_z``: local linear fit of z on the magnitudes and colours
+    of the ``k`` nearest training galaxies) is trained on one random half of the real MGS
+    catalogue (its two files pooled: they are not two draws of one population) and on as
+    many synthetic training galaxies (magnitudes of the stamps file's catalogue, drawn from
+    its training split), then evaluated on the other half and on as many synthetic test
+    galaxies.  Each is trained on the whole training set and on Step 2's near-balanced
+    subsets (``balance.balanced_subset`` with ``threshold`` per (z bin, row) cell, one draw
+    per seed), the same reweighting the CNN's heads get.
+
+    Returns
+    -------
+    summary : one row per (sample, training): sigma_MAD, outlier fraction, Eq. 9's A and C
+        (balanced rows: mean over the seeds' subsets).
+    curves : mean dz per z_spec interval of width ``width`` per (sample, training).
+    scatter : ``synth.realism.colour_scatter`` of both samples' training galaxies.
+    """
+    from .balance import balanced_subset
+    from .io import read_labels
+    from .peers import knn_photo_z
+    from .synth.realism import colour_scatter, load_mgs
+
+    bands = [f"mag_{b}" for b in "ugriz"]
+    # the MLZ files are not two draws of one population (the .train file holds twice the
+    # .test file's share of blue galaxies at z = 0.11-0.14): pool them, split at random
+    pooled = load_mgs(mgs)
+    pooled["mag_row"] = rows.row_index(pooled["mag_r"].to_numpy())
+    rng = np.random.default_rng(sample_seed)
+    order = rng.permutation(len(pooled))
+    half = len(pooled) // 2
+    real = {"train": pooled.iloc[np.sort(order[:half])].reset_index(drop=True),
+            "test": pooled.iloc[np.sort(order[half:])].reset_index(drop=True)}
+    lab = read_labels(stamps)
+    missing = [b for b in bands if b not in lab]
+    if missing:
+        raise InputError(f"columns {missing} missing", file=str(stamps),
+                         expected="a stamps file with catalogue magnitudes mag_u..mag_z")
+    syn_all = lab.rename(columns={"z_spec": "z"})
+    syn = {}
+    for s, split in (("train", 0), ("test", 1)):
+        pool = syn_all[syn_all["split"] == split]
+        n = min(len(real[s]), len(pool))
+        syn[s] = pool.iloc[np.sort(rng.choice(len(pool), n, replace=False))].reset_index(drop=True)
+    edges = _intervals(0.3, width)
+    summary, curves = [], []
+    for name, d in (("real SDSS MGS", real), ("synthetic", syn)):
+        tr, te = d["train"], d["test"]
+        zs = te["z"].to_numpy(np.float64)
+        xb, zb_ = tr[bands].to_numpy(np.float64), tr["z"].to_numpy(np.float64)
+        xt = te[bands].to_numpy(np.float64)
+        cells = grid.bin_index(zb_), tr["mag_row"].to_numpy(np.int64)
+        fits = {"whole training set": [np.arange(len(tr))],
+                "balanced subsets": [balanced_subset(*cells, threshold, np.random.default_rng(s))
+                                     for s in seeds]}
+        for training, subsets in fits.items():
+            zps = [knn_photo_z(xb[idx], zb_[idx], xt, k=k) for idx in subsets]
+            rows_ = [_photo_z_summary(zp, zs, outlier_threshold) for zp in zps]
+            summary.append({"sample": name, "training": training, "n_train": len(tr),
+                            "n_fit": float(np.mean([len(idx) for idx in subsets])), "n_test": len(te),
+                            **{key: float(np.mean([r[key] for r in rows_])) for key in rows_[0]}})
+            curves.append(pd.DataFrame({"sample": name, "training": training, "lo": edges[:-1],
+                                        "hi": edges[1:], "n_test": np.histogram(zs, edges)[0],
+                                        "dz": np.mean([_interval_means(zs, (zp - zs) / (1 + zs), edges)
+                                                       for zp in zps], axis=0)}))
+    scatter = colour_scatter(real["train"], z_col="z").rename(columns={"scatter": "real", "n": "n_real"})
+    s2 = colour_scatter(syn["train"], z_col="z")
+    scatter["synthetic"], scatter["n_synthetic"] = s2["scatter"].to_numpy(), s2["n"].to_numpy()
+    return pd.DataFrame(summary), pd.concat(curves, ignore_index=True), scatter
+
+
 def _print_checkpoints(args) -> None:
     test = load_training_arrays(args.stamps, split="test")
     print(f"{len(test['ebv'])} test galaxies of {args.stamps}; zmode; outliers |dz| > {args.outlier_threshold}\n")
@@ -625,14 +809,7 @@ def _print_variance(args) -> None:
 
 
 def _print_seeds(args) -> None:
-    import yaml
-
-    from .studies import deep_merge
-
-    config = {}
-    for path in args.configfiles:  # merged in order, as Snakemake merges --configfile overlays
-        with open(path) as f:
-            config = deep_merge(config, yaml.safe_load(f) or {})
+    config = _merged_config(args.configfiles)
     t = seed_scatter(config, args.dataset, args.part, log=sys.stderr)
     print(f"{args.dataset}/{args.part}: the paper's claims 1-3 for each trained model alone and for "
           "the ensemble (zmode, test galaxies)\n")
@@ -649,6 +826,85 @@ def _print_seeds(args) -> None:
               f"{seeds.C_baseline.std(ddof=1):.3f}, C Step 3 {seeds.C_step3.mean():+.3f} ± "
               f"{seeds.C_step3.std(ddof=1):.3f} (mean ± standard deviation); claim 2 holds for "
               f"{int(seeds.claim2.sum())} of {len(seeds)}")
+
+
+def _merged_config(paths) -> dict:
+    """config/config.yaml and its overlays, merged in order as Snakemake merges --configfile."""
+    import yaml
+
+    from .studies import deep_merge
+
+    config = {}
+    for path in paths:
+        with open(path) as f:
+            config = deep_merge(config, yaml.safe_load(f) or {})
+    return config
+
+
+def _signed(v: float, digits: int = 4) -> str:
+    return "-" if not np.isfinite(v) else f"{v:+.{digits}f}"
+
+
+def _print_scattering(args) -> None:
+    config = _merged_config(args.configfiles)
+    t = scattering_check(config, args.dataset, args.part, width=args.bin_width, log=sys.stderr)
+    n = len(config["ensemble"]["seeds"])
+    print(f"{args.dataset}/{args.part}: Step 2's residuals against Eq. 8's Gaussian scattering model "
+          f"(Appendix C), mean of {n} seeds; <dz>, zmode\n")
+    print("| z_spec | subset galaxies per seed | Step 2 on the subset | expected (Eq. C.1) | missed by "
+          "the model | Step 3b on the subset | test galaxies | Step 2 on test | Step 3b on test |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in t.itertuples():
+        if r.n_test or r.n_subset:
+            print(f"| {r.lo:.2f}-{r.hi:.2f} | {r.n_subset:.0f} | {_signed(r.step2_subset)} | "
+                  f"{_signed(r.expected)} | {_signed(r.miss)} | {_signed(r.step3b_subset)} | {r.n_test} | "
+                  f"{_signed(r.step2_test)} | {_signed(r.step3b_test)} |")
+
+
+def _print_photometry(args) -> None:
+    from .grid import MagnitudeRows
+
+    config = _merged_config(args.configfiles)
+    ds = config["datasets"][args.dataset]
+    grid = RedshiftGrid.from_config(ds["grid"])
+    rows = MagnitudeRows(**ds["rows"])
+    summary, curves, scatter = photometric_check(args.mgs, args.stamps, grid, rows, args.threshold,
+                                                 k=args.k)
+    print(f"kNN photo-z (k = {args.k}, magnitudes and colours, local linear fit) on the real SDSS MGS "
+          f"({args.mgs}, pooled and halved at random) and on as many galaxies of {args.stamps}; balanced: threshold "
+          f"{args.threshold} per (z bin, row) cell, mean of 3 subsets\n")
+    print("| sample | training | training galaxies | test galaxies | sigma_MAD | outliers (> 0.05) | "
+          "A (z_spec < 0.15) | C (z_spec > 0.15) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in summary.itertuples():
+        print(f"| {r.sample} | {r.training} | {r.n_fit:.0f} | {r.n_test} | {r.sigma_mad:.4f} | "
+              f"{100 * r.outliers:.1f}% | {r.A:+.3f} ± {r.err_A:.3f} | {r.C:+.3f} ± {r.err_C:.3f} |")
+    piv = curves.pivot_table(index=["lo", "hi"], columns=["sample", "training"], values="dz", sort=False)
+    n = curves.pivot_table(index=["lo", "hi"], columns="sample", values="n_test", sort=False)
+    keys = list(piv.columns)
+    print("\nMean dz per z_spec interval (test galaxies)\n")
+    print("| z_spec | " + " | ".join(f"{a}, {b}" for a, b in keys) + " | test galaxies (real / synthetic) |")
+    print("|---|" + "---:|" * (len(keys) + 1))
+    for (lo, hi), v in piv.iterrows():
+        nn = n.loc[(lo, hi)]
+        print(f"| {lo:.2f}-{hi:.2f} | " + " | ".join(_signed(v[c]) for c in keys) +
+              f" | {int(nn.iloc[0])} / {int(nn.iloc[1])} |")
+    from .synth.realism import load_mgs
+
+    files = {f: load_mgs(Path(args.mgs) / f"SDSS_MGS.{f}") for f in ("train", "test")}
+    print("\nWhy the MGS files are pooled: share of blue galaxies (g - r < 0.7) per file\n")
+    print("| z_spec | SDSS_MGS.train | SDSS_MGS.test |")
+    print("|---|---:|---:|")
+    for lo, hi in ((0.0, 0.08), (0.08, 0.14), (0.14, 0.3)):
+        share = [((d["z"] >= lo) & (d["z"] < hi) & (d["g-r"] < 0.7)).sum() / ((d["z"] >= lo) & (d["z"] < hi)).sum()
+                 for d in files.values()]
+        print(f"| {lo:.2f}-{hi:.2f} | {100 * share[0]:.1f}% | {100 * share[1]:.1f}% |")
+    print("\nColour spread at fixed redshift (1.4826 MAD, mag; training galaxies)\n")
+    print("| colour | z | real MGS | synthetic | synthetic / real |")
+    print("|---|---|---:|---:|---:|")
+    for r in scatter.itertuples():
+        print(f"| {r.colour} | {r.z_lo:.2f}-{r.z_hi:.2f} | {r.real:.3f} | {r.synthetic:.3f} | "
+              f"{r.synthetic / r.real:.2f} |")
 
 
 def main(argv=None) -> int:
@@ -688,6 +944,22 @@ def main(argv=None) -> int:
                     help="the run's configuration: config/config.yaml, then its overlays in order")
     se.add_argument("dataset", help="a dataset of that configuration (e.g. sdss)")
     se.add_argument("part", help="one of its parts (e.g. all)")
+    sc = sub.add_parser("scattering", help="Step 2's residuals against Eq. 8's Gaussian scattering model")
+    sc.add_argument("configfiles", nargs="+", metavar="configfile",
+                    help="the run's configuration: config/config.yaml, then its overlays in order")
+    sc.add_argument("dataset", help="a dataset of that configuration (e.g. sdss)")
+    sc.add_argument("part", help="one of its parts (e.g. all)")
+    sc.add_argument("--bin-width", type=float, default=0.02, help="z_spec interval width")
+    ph = sub.add_parser("photometry", help="a kNN photo-z on the real SDSS MGS and on the synthetic catalogue")
+    ph.add_argument("configfiles", nargs="+", metavar="configfile",
+                    help="the configuration (for the dataset's grid and rows), then overlays")
+    ph.add_argument("dataset", help="the SDSS-like dataset of that configuration (e.g. sdss)")
+    ph.add_argument("--stamps", default="results/sdss/stamps.h5", help="the synthetic survey's stamps file")
+    ph.add_argument("--mgs", default="../shared/realdata/mlz_sdss_mgs", help="folder of SDSS_MGS.train/.test")
+    ph.add_argument("--threshold", type=int, default=2,
+                    help="balancing threshold per (z bin, row) cell (default 2: the SDSS-like 4 "
+                         "scaled to the MGS file's 5,000 training galaxies)")
+    ph.add_argument("--k", type=int, default=32, help="neighbours")
     args = ap.parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
@@ -703,6 +975,10 @@ def main(argv=None) -> int:
         _print_variance(args)
     elif args.what == "seeds":
         _print_seeds(args)
+    elif args.what == "scattering":
+        _print_scattering(args)
+    elif args.what == "photometry":
+        _print_photometry(args)
     else:
         _print_labels(args)
     return 0

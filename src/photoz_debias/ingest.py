@@ -58,7 +58,8 @@ Layouts
     match.  ``pixel_scale_arcsec`` is required.  Stamps larger or smaller than 64 pixels are
     centre-cropped / zero-padded to 64; ``stamp_size``, when given, must match the file.
 (d) ``layout: catalogue`` -- photometry only (no images): ``catalogue`` (CSV, Parquet, FITS or
-    whitespace text with a ``#`` header), the split then drawn by the config; or, instead,
+    whitespace text with a ``#`` header; or a list of such files in the same columns, pooled,
+    rows numbered on file after file), the split then drawn by the config; or, instead,
     ``catalogue_train`` and ``catalogue_test``, two files in the same format and columns that
     fix the split (``Source.split``, as the ``per_galaxy`` index arrays do).  The test file's
     rows are numbered after the train file's (a default id is that joined row number), and
@@ -918,11 +919,21 @@ def _open_catalogue(cfg, base_dir):
                              if k in cfg), field="catalogue_train",
                          expected="either catalogue (one file, split drawn by the config) or "
                                   "both catalogue_train and catalogue_test (the split)")
-    keys = ("catalogue_train", "catalogue_test") if all(pair) else ("catalogue",)
+    if all(pair):
+        entries = [(key, _path(cfg, key, base_dir)) for key in ("catalogue_train", "catalogue_test")]
+    else:
+        files = cfg.get("catalogue")
+        if isinstance(files, (list, tuple)):
+            if not files:
+                raise InputError("an empty list", field="catalogue",
+                                 expected="a file path, or a list of files to pool")
+            entries = [("catalogue", _path({"catalogue": f}, "catalogue", base_dir)) for f in files]
+        else:
+            entries = [("catalogue", _path(cfg, "catalogue", base_dir))]
+    keys = [key for key, _ in entries]
     paths, tables, splits, used = [], [], [], {}
     offset = 0
-    for value, key in enumerate(keys):
-        path = _path(cfg, key, base_dir)
+    for value, (key, path) in enumerate(entries):
         raw = read_table(path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
                          text_columns=cfg.get("text_columns"))
         table, used, keep = _finish_table(raw, cfg, {}, bands, path, mags_required=True)
@@ -938,10 +949,11 @@ def _open_catalogue(cfg, base_dir):
         splits.append(np.full(len(table), value, np.uint8))
     table = pd.concat(tables) if len(tables) > 1 else tables[0]
     split = None
-    if len(keys) == 2:
-        split = np.concatenate(splits)
+    if len(tables) > 1:
         _check_ids(table, " + ".join(paths),
                    used["id"] if isinstance(used.get("id"), str) else "id")
+    if all(pair):
+        split = np.concatenate(splits)
         for value, path in enumerate(paths):
             if not (split == value).any():
                 raise InputError("no galaxies left", file=path, field=keys[value],
@@ -950,7 +962,10 @@ def _open_catalogue(cfg, base_dir):
     feats, names = catalogue_features(table, bands)
     for j, name in enumerate(names[len(bands):], start=len(bands)):
         table[name] = feats[:, j]
-    if split is None:
+    if split is None and len(paths) > 1:
+        desc = f"catalogue {' + '.join(paths)} (pooled; the split drawn by the config)"
+        table_file = f"{' + '.join(paths)} (rows numbered on, file after file)"
+    elif split is None:
         desc, table_file = f"catalogue {paths[0]}", paths[0]
     else:
         desc = f"catalogue train {paths[0]} + test {paths[1]} (the files fix the split)"

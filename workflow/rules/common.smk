@@ -237,7 +237,13 @@ def raw_input(wildcards):
     src = dataset_cfg(wildcards.dataset)["source"]
     if src["layout"] == "synthetic":
         return f"results/{wildcards.dataset}/raw"
-    return [v for k, v in src.items() if k in SOURCE_PATH_KEYS and isinstance(v, str)]
+    files = []
+    for k, v in src.items():
+        if k not in SOURCE_PATH_KEYS:
+            continue
+        # a path, or a list of paths (catalogues to pool)
+        files += [f for f in (v if isinstance(v, list) else [v]) if isinstance(f, str)]
+    return files
 
 
 def seed_part(ds, part, step2=True):

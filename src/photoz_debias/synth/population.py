@@ -28,6 +28,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
+
 BANDS = ("u", "g", "r", "i", "z")
 
 # Fraction of the total flux inside two Petrosian radii (SDSS definition): about 80% for a
@@ -190,6 +192,17 @@ def dirichlet(rng: np.random.Generator, z: np.ndarray, alpha0, alpha1, weight) -
     return c / c.sum(axis=1, keepdims=True)
 
 
+def concentrated(dirichlet_params, concentration: float) -> tuple:
+    """``(alpha0, alpha1, weight)`` with both alpha vectors times ``concentration`` (> 0):
+    the Dirichlet draws keep their expected mix and scatter less (above 1) or more (below 1)
+    about it."""
+    if not concentration > 0:
+        raise InputError(f"dirichlet_concentration = {concentration}", field="dirichlet_concentration",
+                         expected="a positive number")
+    a0, a1, w = dirichlet_params
+    return (np.asarray(a0, float) * concentration, np.asarray(a1, float) * concentration, w)
+
+
 def kumaraswamy_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:
     """Quantile of the Kumaraswamy(a, b) distribution on [0, 1], a Beta-like law with a
     closed-form inverse: ``x = (1 - (1 - u)^(1/b))^(1/a)`` (used for bulge-to-total)."""
@@ -266,8 +279,8 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
     z = df["z_true"].to_numpy()
     red = (df["pop"] == "red").to_numpy()
 
-    c_bulge = dirichlet(rng, z, *p.dirichlet_bulge)
-    c_disk = dirichlet(rng, z, *p.dirichlet_disk)
+    c_bulge = dirichlet(rng, z, *concentrated(p.dirichlet_bulge, p.dirichlet_concentration))
+    c_disk = dirichlet(rng, z, *concentrated(p.dirichlet_disk, p.dirichlet_concentration))
     u_bt = rng.random(n)
     bt_b = np.where(red, kumaraswamy_quantile(u_bt, *p.bt_red), kumaraswamy_quantile(u_bt, *p.bt_blue))
 
@@ -282,6 +295,13 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
     scale = 10.0 ** (-0.4 * distmod)
     f_bulge = observed_maggies(c_bulge, z, grid) * (mass_bulge * scale)[:, None]
     f_disk = observed_maggies(c_disk, z, grid) * (mass_disk * scale)[:, None]
+    scatter = np.asarray(p.sed_scatter_mag, dtype=np.float64)
+    if scatter.shape != (len(p.bands),) or np.any(scatter < 0):
+        raise InputError(f"sed_scatter_mag = {tuple(scatter)}", field="sed_scatter_mag",
+                         expected=f"{len(p.bands)} non-negative magnitudes, one per band")
+    if np.any(scatter > 0):
+        factor = 10.0 ** (-0.4 * scatter * rng.standard_normal((n, len(p.bands))))
+        f_bulge, f_disk = f_bulge * factor, f_disk * factor
     f_tot = f_bulge + f_disk
     # Beyond z ~ 3.5 the IGM blanks the u band: floor the flux at magnitude FAINTEST_MAG
     # (a noiseless catalogue value; the stamp shows only noise there).

@@ -130,6 +130,40 @@ def realism_summary(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, z_edges=DEFAULT_
     return pd.DataFrame(rows, columns=["quantity", "z_lo", "z_hi", "synthetic", "mgs", "diff", "n_synthetic", "n_mgs"])
 
 
+def colour_scatter(df: pd.DataFrame, z_edges=DEFAULT_Z_EDGES, z_col: str | None = None) -> pd.DataFrame:
+    """Spread of each colour at fixed redshift: 1.4826 x the median absolute deviation per z bin.
+
+    The colour-redshift relation's width is what limits a photometric redshift; the median
+    colours (:func:`realism_summary`) do not test it.
+
+    Parameters
+    ----------
+    df : magnitudes ``mag_u..mag_z`` and a redshift column.
+    z_edges : increasing redshift bin edges (half-open bins).
+    z_col : the redshift column; default ``z_true``, else ``z``.
+
+    Returns
+    -------
+    DataFrame with ``colour, z_lo, z_hi, scatter, n`` (NaN scatter in empty bins).
+    """
+    z_edges = np.asarray(z_edges, float)
+    if z_edges.ndim != 1 or len(z_edges) < 2 or np.any(np.diff(z_edges) <= 0):
+        raise InputError(f"z_edges = {z_edges}", field="z_edges", expected="increasing 1-D edges")
+    zc = z_col or ("z_true" if "z_true" in df else "z")
+    if zc not in df:
+        raise InputError(f"column {zc!r} missing", field="z_col", expected="a redshift column")
+    z = df[zc].to_numpy(float)
+    cols = _colours(df)
+    rows = []
+    for c in COLOURS:
+        x = cols[c].to_numpy(float)
+        for lo, hi in zip(z_edges[:-1], z_edges[1:]):
+            v = x[(z >= lo) & (z < hi)]
+            s = 1.4826 * float(np.median(np.abs(v - np.median(v)))) if v.size else np.nan
+            rows.append((c, lo, hi, s, int(v.size)))
+    return pd.DataFrame(rows, columns=["colour", "z_lo", "z_hi", "scatter", "n"])
+
+
 def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=None, z_edges=DEFAULT_Z_EDGES,
                  r_kind: str = "total r"):
     """Figure: n(z), n(r) and median colours vs z of the synthetic population and the MGS.

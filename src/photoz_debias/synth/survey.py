@@ -64,6 +64,14 @@ class _SurveyBase:
         (2.265, 3.862, 1.921, 1.685, 2.480),
         (3.47e09, 3.31e06, 2.13e09, 1.64e10, 1.01e09),
     )
+    # Scales both Dirichlet alpha vectors: above 1 the template mixes scatter less around
+    # their mean, so every colour at fixed redshift narrows (1 = SkyPy's model).
+    dirichlet_concentration: float = 1.0
+    # Per-band scatter (mag, Gaussian) of each galaxy's SED about its template mix, the same
+    # factor for bulge and disk: the five kcorrect templates under-produce the spread of the
+    # UV and blue colours of real galaxies at fixed redshift (README, "What makes Step 3
+    # overshoot").  Zeros = the template mixes alone; no draw is made then.
+    sed_scatter_mag: tuple = (0.0, 0.0, 0.0, 0.0, 0.0)
     # Bulge-to-total (rest-frame B light) ~ Kumaraswamy(a, b) for the red and the blue LF.
     bt_red: tuple = (4.0, 2.0)
     bt_blue: tuple = (1.2, 6.0)
