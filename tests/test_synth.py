@@ -216,3 +216,40 @@ def test_catalogue_magnitudes_do_not_depend_on_the_hash_seed():
         out.append(res.stdout)
     assert "petro_r" in out[0]  # both magnitude kinds are drawn
     assert out[0] == out[1] == out[2]
+
+
+def test_sed_diversity_knobs_leave_the_default_draws_alone_and_act_when_set():
+    # defaults: the very same population (no extra random draw is made)
+    import pandas as pd
+
+    from photoz_debias.peers import knn_photo_z
+    from photoz_debias.metrics import sigma_mad
+
+    base = generate_population("sdss_like", 3000, seed=4)
+    same = generate_population("sdss_like", 3000, seed=4, dirichlet_concentration=1.0,
+                               sed_scatter_mag=[0, 0, 0, 0, 0], sed_redshift_scatter=0.0)
+    pd.testing.assert_frame_equal(base, same)
+    bands = [f"mag_{b}" for b in "ugriz"]
+
+    def knn_scatter(pop):  # noiseless magnitudes: what the SEDs alone leave of z
+        tr, te = pop.iloc[: len(pop) // 2], pop.iloc[len(pop) // 2:]
+        return sigma_mad(knn_photo_z(tr[bands].to_numpy(), tr["z_true"].to_numpy(), te[bands].to_numpy()),
+                         te["z_true"].to_numpy())
+
+    along = generate_population("sdss_like", 3000, seed=4, sed_redshift_scatter=0.01)
+    assert knn_scatter(along) > 1.5 * knn_scatter(base)  # the track itself is blurred
+    np.testing.assert_allclose(along["z_true"].median(), base["z_true"].median(), atol=0.01)
+
+    def spread(pop, colour):
+        a, b = colour
+        c = pop[f"mag_{a}"] - pop[f"mag_{b}"]
+        return float(np.median(np.abs(c - np.median(c))))
+
+    u_scatter = generate_population("sdss_like", 3000, seed=4, sed_scatter_mag=[0.3, 0, 0, 0, 0])
+    assert spread(u_scatter, "ug") > 1.5 * spread(base, "ug")
+    narrow = generate_population("sdss_like", 3000, seed=4, dirichlet_concentration=4.0)
+    assert spread(narrow, "ri") < spread(base, "ri")
+    with pytest.raises(InputError, match="sed_scatter_mag"):
+        generate_population("sdss_like", 100, seed=4, sed_scatter_mag=[0.1, 0.1])
+    with pytest.raises(InputError, match="dirichlet_concentration"):
+        generate_population("sdss_like", 100, seed=4, dirichlet_concentration=0.0)

@@ -293,8 +293,11 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
     grid = template_maggies(tuple(p.filters), z_max + 0.05, p.template_grid_size(z_max))
     distmod = cosmo.distmod(z).value
     scale = 10.0 ** (-0.4 * distmod)
-    f_bulge = observed_maggies(c_bulge, z, grid) * (mass_bulge * scale)[:, None]
-    f_disk = observed_maggies(c_disk, z, grid) * (mass_disk * scale)[:, None]
+    z_sed = z
+    if p.sed_redshift_scatter > 0:  # SED diversity along the colour-redshift track
+        z_sed = np.clip(z + p.sed_redshift_scatter * (1 + z) * rng.standard_normal(n), 0.0, z_max + 0.05)
+    f_bulge = observed_maggies(c_bulge, z_sed, grid) * (mass_bulge * scale)[:, None]
+    f_disk = observed_maggies(c_disk, z_sed, grid) * (mass_disk * scale)[:, None]
     scatter = np.asarray(p.sed_scatter_mag, dtype=np.float64)
     if scatter.shape != (len(p.bands),) or np.any(scatter < 0):
         raise InputError(f"sed_scatter_mag = {tuple(scatter)}", field="sed_scatter_mag",
