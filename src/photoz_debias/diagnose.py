@@ -783,10 +783,7 @@ def _print_labels(args) -> None:
 
 
 def _print_variance(args) -> None:
-    import yaml
-
-    with open(args.configfile) as f:
-        config = yaml.safe_load(f)
+    config = _merged_config(args.configfiles)
     var, metrics = compare_label_variance(config, args.dataset, args.part, log=sys.stderr)
     print(f"{args.dataset}/{args.part}: Eq. 8's scattering variance per magnitude output "
           "(mean over the fit subset's labels, all seeds; redshift units)\n")
@@ -932,7 +929,8 @@ def main(argv=None) -> int:
     sh.add_argument("tables", nargs="+", help="the part's soft_labels.parquet files (one per seed)")
     sh.add_argument("--bin-width", type=float, default=0.025, help="z_spec interval width")
     va = sub.add_parser("variance", help="Eq. 7's variance against Step 3b's, and Step 3 with each")
-    va.add_argument("configfile", help="the workflow configuration of the run (config/config.yaml)")
+    va.add_argument("configfiles", nargs="+", metavar="configfile",
+                    help="the run's configuration: config/config.yaml, then its overlays in order")
     va.add_argument("dataset", help="a dataset of that configuration (e.g. sdss)")
     va.add_argument("part", help="one of its parts (e.g. all)")
     va.add_argument("--threads", type=int, default=None, help="torch CPU threads")
