@@ -44,6 +44,18 @@ def test_dry_run_default_config(tmp_path):
     assert "train_step1" in res.stdout and "calibrate_step4" in res.stdout
 
 
+def test_dry_run_real_photometry_overlay(tmp_path):
+    # the overlay as the README runs it, on top of the default and the quick look
+    cfg = ROOT / "config"
+    res = snakemake(
+        "-n", "--cores", "2", "--workflow-profile", "none", "--snakefile", str(ROOT / "Snakefile"),
+        "--configfile", str(cfg / "config.yaml"), str(cfg / "quick.yaml"), str(cfg / "real-photometry.yaml"),
+        "--directory", str(tmp_path),
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "generate_synthetic_survey" in res.stdout and "train_step3" in res.stdout
+
+
 def test_dry_run_tiny_config(tmp_path):
     res = snakemake(
         "-n", "--cores", "2", "--workflow-profile", "none", "--configfile", str(TINY),
