@@ -237,6 +237,18 @@ def piecewise_linear_fit(z, dz, z_break: float, weights=None) -> tuple[float, fl
     return piecewise_linear_fit_with_errors(z, dz, z_break, weights)[0]
 
 
+def eq9_fit_of_curve(curve: pd.DataFrame, z_break: float, min_count: int):
+    """Eq. 9 through a :func:`mean_residual_vs_zspec` curve: the bin centres, bins with at
+    least ``min_count`` galaxies weighted by ``1 / error^2`` (the others dropped).
+
+    Returns :func:`piecewise_linear_fit_with_errors`'s ``((A, B, C, D), errors)``.
+    """
+    good = curve["n"].to_numpy() >= min_count
+    zc = 0.5 * (curve["bin_lo"] + curve["bin_hi"]).to_numpy()
+    w = np.where(good, 1.0 / curve["error"].to_numpy() ** 2, 0.0)
+    return piecewise_linear_fit_with_errors(zc, curve["value"].to_numpy(), z_break, w)
+
+
 def per_galaxy_sigma2_sq(
     curves: np.ndarray, z_bin: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
@@ -643,12 +655,7 @@ def evaluate_methods(
                 s2 = None if s2 is None else np.asarray(s2, dtype=np.float64)[ok]
             curve = mean_residual_vs_zspec(zp_ok, zs_ok, s2, cfg["zspec_bins"])
             add_curve(method, est, "mean_residual_zspec", curve)
-            good = curve["n"].to_numpy() >= cfg["min_count"]
-            zc = 0.5 * (curve["bin_lo"] + curve["bin_hi"]).to_numpy()
-            w = np.where(good, 1.0 / curve["error"].to_numpy() ** 2, 0.0)
-            (a, b, c, d), (ea, eb, ec, ed) = piecewise_linear_fit_with_errors(
-                zc, curve["value"].to_numpy(), zb, w
-            )
+            (a, b, c, d), (ea, eb, ec, ed) = eq9_fit_of_curve(curve, zb, cfg["min_count"])
             for name, v, e in (
                 ("slope_low", a, ea),
                 ("intercept_low", b, eb),
