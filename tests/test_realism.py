@@ -127,22 +127,49 @@ def test_colour_spread_at_fixed_redshift():
         zip(zip(syn["colour"][high], syn["z_lo"][high]), ratio[high].round(2)))
 
 
-def test_default_config_survey_matches_the_mgs_photometric_scatter():
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def default_survey():
+    """The SDSS-like population with config/config.yaml's survey parameters."""
+    import yaml
+
+    params = yaml.safe_load(CONFIG.read_text())["datasets"]["sdss"]["source"]["params"]
+    assert params, "the default SDSS-like survey sets its photometric-scatter parameters"
+    return params, generate_population("sdss_like", 20000, seed=2022, **params)
+
+
+def test_default_config_survey_keeps_the_medians(default_survey, capsys):
+    # the SED scatter of the default's parameters must not move what the preset matches:
+    # the same bounds as the tests above, through the command that prints the table
+    from photoz_debias.synth.realism import main
+
+    _, pop = default_survey
+    s = realism_summary(pop, load_mgs(MGS_DIR), EDGES)
+    assert abs(_get(s, "median_z")["diff"].iloc[0]) < 0.01
+    assert abs(_get(s, "median_r")["diff"].iloc[0]) < 0.15 and _get(s, "ks_r")["diff"].iloc[0] < 0.12
+    colours = s[s.quantity.isin(["g-r", "r-i", "i-z"])]
+    assert np.all(np.abs(colours["diff"]) < 0.1), colours
+    assert np.all(np.abs(_get(s, "u-g")["diff"]) < 0.2)
+    t = _get(s, "frac_z_above").set_index("z_lo")
+    assert abs(t.loc[0.20, "synthetic"] / t.loc[0.20, "mgs"] - 1) < 0.3
+    main([str(MGS_DIR), "--n", "500", "--config", str(CONFIG)])
+    out = capsys.readouterr().out
+    assert "sed_redshift_scatter" in out and "median_z" in out
+
+
+def test_default_config_survey_matches_the_mgs_photometric_scatter(default_survey):
     # config/config.yaml's SDSS-like survey parameters: the kNN photo-z scatter of the real MGS
     # (0.0140 with 5,000 training galaxies, diagnose photometry) and colour spreads at fixed
     # redshift within a factor 1.5 of the MGS's at z >= 0.11 (the bare preset: 0.54-1.8),
     # except g-r above z = 0.18, which they leave as narrow as the preset's (0.61 of the MGS)
-    import yaml
-
     from photoz_debias.metrics import sigma_mad
     from photoz_debias.peers import knn_photo_z
     from photoz_debias.synth.realism import colour_scatter
     from photoz_debias.synth.survey import measured_catalogue, survey_parameters
 
-    config = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
-    params = yaml.safe_load(config.read_text())["datasets"]["sdss"]["source"]["params"]
-    assert params, "the default SDSS-like survey sets its photometric-scatter parameters"
-    pop = generate_population("sdss_like", 20000, seed=2022, **params)
+    params, pop = default_survey
     pop = measured_catalogue(pop, survey_parameters("sdss_like", **params), 2022)
     pop = pop[pop["z_true"] < 0.3].reset_index(drop=True)
     syn = colour_scatter(pop, EDGES)

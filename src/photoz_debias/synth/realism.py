@@ -213,8 +213,10 @@ def plot_realism(pop_df: pd.DataFrame, mgs_df: pd.DataFrame, out_png, out_pdf=No
 
 
 def main(argv=None) -> None:
-    """``python -m photoz_debias.synth.realism [MGS_DIR]``: print the realism summary of the
-    test (20,000 SDSS-like galaxies, seed 2022) against the real MGS catalogue."""
+    """``python -m photoz_debias.synth.realism [MGS_DIR] [--config CONFIG [OVERLAY ...]]``: print
+    the realism summary of the test (20,000 SDSS-like galaxies, seed 2022) against the real MGS
+    catalogue; with ``--config``, of the survey with that configuration's
+    ``datasets.sdss.source.params`` (the bare ``sdss_like`` preset without it)."""
     import argparse
 
     from .survey import generate_population
@@ -223,8 +225,16 @@ def main(argv=None) -> None:
     ap.add_argument("mgs", nargs="?", default="../shared/realdata/mlz_sdss_mgs")
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=2022)
+    ap.add_argument("--config", nargs="+", default=None, metavar="YAML",
+                    help="config/config.yaml, then its overlays in order: use its SDSS-like survey parameters")
     args = ap.parse_args(argv)
-    pop = generate_population("sdss_like", args.n, seed=args.seed)
+    params = {}
+    if args.config:
+        from ..diagnose import _merged_config
+
+        params = _merged_config(args.config)["datasets"]["sdss"]["source"].get("params") or {}
+    print(f"sdss_like survey parameters: {params or 'the preset'}")
+    pop = generate_population("sdss_like", args.n, seed=args.seed, **params)
     with pd.option_context("display.width", 150, "display.max_rows", 100):
         print(realism_summary(pop, load_mgs(args.mgs)).round(4).to_string(index=False))
 
