@@ -253,3 +253,10 @@ def test_sed_diversity_knobs_leave_the_default_draws_alone_and_act_when_set():
         generate_population("sdss_like", 100, seed=4, sed_scatter_mag=[0.1, 0.1])
     with pytest.raises(InputError, match="dirichlet_concentration"):
         generate_population("sdss_like", 100, seed=4, dirichlet_concentration=0.0)
+    # the survey's parameters are checked when they are built, before any galaxy is drawn
+    from photoz_debias.synth import survey_parameters
+
+    with pytest.raises(InputError, match="sed_redshift_scatter"):
+        survey_parameters("sdss_like", sed_redshift_scatter=-0.01)
+    with pytest.raises(InputError, match="ugriz"):
+        survey_parameters("cfhtls_like", sed_scatter_mag=[0.1, -0.1, 0, 0, 0])

@@ -298,10 +298,7 @@ def sample_photometric(p, field: dict, area_deg2: float, rng: np.random.Generato
         z_sed = np.clip(z + p.sed_redshift_scatter * (1 + z) * rng.standard_normal(n), 0.0, z_max + 0.05)
     f_bulge = observed_maggies(c_bulge, z_sed, grid) * (mass_bulge * scale)[:, None]
     f_disk = observed_maggies(c_disk, z_sed, grid) * (mass_disk * scale)[:, None]
-    scatter = np.asarray(p.sed_scatter_mag, dtype=np.float64)
-    if scatter.shape != (len(p.bands),) or np.any(scatter < 0):
-        raise InputError(f"sed_scatter_mag = {tuple(scatter)}", field="sed_scatter_mag",
-                         expected=f"{len(p.bands)} non-negative magnitudes, one per band")
+    scatter = np.asarray(p.sed_scatter_mag, dtype=np.float64)  # checked by survey_parameters
     if np.any(scatter > 0):
         factor = 10.0 ** (-0.4 * scatter * rng.standard_normal((n, len(p.bands))))
         f_bulge, f_disk = f_bulge * factor, f_disk * factor

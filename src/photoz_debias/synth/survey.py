@@ -269,7 +269,24 @@ def survey_parameters(kind: str, **survey_params):
                 f"unknown {kind} survey parameter {k!r}", field=k, expected=f"one of {sorted(names)}"
             )
     fixed = {k: tuple(map(_tuplify, v)) if isinstance(v, list) else v for k, v in survey_params.items()}
-    return cls(**fixed)
+    params = cls(**fixed)
+    _check_sed_diversity(params)
+    return params
+
+
+def _check_sed_diversity(p) -> None:
+    """Stop on a bad SED-diversity parameter before any galaxy is drawn (README, "The
+    survey's photometric scatter")."""
+    scatter = np.asarray(p.sed_scatter_mag, dtype=np.float64)
+    if scatter.shape != (len(p.bands),) or not np.all(scatter >= 0):
+        raise InputError(f"sed_scatter_mag = {tuple(scatter.ravel())}", field="sed_scatter_mag",
+                         expected=f"{len(p.bands)} non-negative magnitudes, one per band ({''.join(p.bands)})")
+    if not p.dirichlet_concentration > 0:
+        raise InputError(f"dirichlet_concentration = {p.dirichlet_concentration}",
+                         field="dirichlet_concentration", expected="a positive number")
+    if not p.sed_redshift_scatter >= 0:
+        raise InputError(f"sed_redshift_scatter = {p.sed_redshift_scatter}", field="sed_redshift_scatter",
+                         expected="a non-negative scatter in units of (1 + z)")
 
 
 def _tuplify(v):
