@@ -99,6 +99,7 @@ from .errors import InputError
 from .grid import RedshiftGrid, activated_outputs, grids_from_config
 from .metrics import mean_residual, outlier_fraction, sigma_mad
 from .networks import MultiChannelUnit, unwrap
+from .studies import merged_config
 from .training import load_training_arrays
 
 
@@ -779,7 +780,7 @@ def _print_labels(args) -> None:
 
 
 def _print_variance(args) -> None:
-    config = _merged_config(args.configfiles)
+    config = merged_config(args.configfiles)
     var, metrics = compare_label_variance(config, args.dataset, args.part, log=sys.stderr)
     print(f"{args.dataset}/{args.part}: Eq. 8's scattering variance per magnitude output "
           "(mean over the fit subset's labels, all seeds; redshift units)\n")
@@ -802,7 +803,7 @@ def _print_variance(args) -> None:
 
 
 def _print_seeds(args) -> None:
-    config = _merged_config(args.configfiles)
+    config = merged_config(args.configfiles)
     t = seed_scatter(config, args.dataset, args.part, log=sys.stderr)
     print(f"{args.dataset}/{args.part}: the paper's claims 1-3 for each trained model alone and for "
           "the ensemble (zmode, test galaxies)\n")
@@ -821,25 +822,12 @@ def _print_seeds(args) -> None:
               f"{int(seeds.claim2.sum())} of {len(seeds)}")
 
 
-def _merged_config(paths) -> dict:
-    """config/config.yaml and its overlays, merged in order as Snakemake merges --configfile."""
-    import yaml
-
-    from .studies import deep_merge
-
-    config = {}
-    for path in paths:
-        with open(path) as f:
-            config = deep_merge(config, yaml.safe_load(f) or {})
-    return config
-
-
 def _signed(v: float, digits: int = 4) -> str:
     return "-" if not np.isfinite(v) else f"{v:+.{digits}f}"
 
 
 def _print_scattering(args) -> None:
-    config = _merged_config(args.configfiles)
+    config = merged_config(args.configfiles)
     t = scattering_check(config, args.dataset, args.part, width=args.bin_width, log=sys.stderr)
     n = len(config["ensemble"]["seeds"])
     print(f"{args.dataset}/{args.part}: Step 2's residuals against Eq. 8's Gaussian scattering model "
@@ -857,7 +845,7 @@ def _print_scattering(args) -> None:
 def _print_photometry(args) -> None:
     from .grid import MagnitudeRows
 
-    config = _merged_config(args.configfiles)
+    config = merged_config(args.configfiles)
     ds = config["datasets"][args.dataset]
     grid = RedshiftGrid.from_config(ds["grid"])
     rows = MagnitudeRows(**ds["rows"])

@@ -162,6 +162,18 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def merged_config(paths) -> dict:
+    """config/config.yaml and its overlays (YAML files), merged in order as Snakemake merges
+    ``--configfile``."""
+    import yaml
+
+    config = {}
+    for path in paths:
+        with open(path) as f:
+            config = deep_merge(config, yaml.safe_load(f) or {})
+    return config
+
+
 def study_grid(grid: dict, n_bins: int) -> dict:
     """The redshift grid of the bin-number study (App. D.2): ``n_bins`` bins over the same
     range; Step 3 appends the base grid's share of bins on each side (n/2 for the paper's

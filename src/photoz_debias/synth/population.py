@@ -28,8 +28,6 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-
 BANDS = ("u", "g", "r", "i", "z")
 
 # Fraction of the total flux inside two Petrosian radii (SDSS definition): about 80% for a
@@ -193,12 +191,9 @@ def dirichlet(rng: np.random.Generator, z: np.ndarray, alpha0, alpha1, weight) -
 
 
 def concentrated(dirichlet_params, concentration: float) -> tuple:
-    """``(alpha0, alpha1, weight)`` with both alpha vectors times ``concentration`` (> 0):
-    the Dirichlet draws keep their expected mix and scatter less (above 1) or more (below 1)
-    about it."""
-    if not concentration > 0:
-        raise InputError(f"dirichlet_concentration = {concentration}", field="dirichlet_concentration",
-                         expected="a positive number")
+    """``(alpha0, alpha1, weight)`` with both alpha vectors times ``concentration`` (> 0,
+    checked by ``survey.survey_parameters``): the Dirichlet draws keep their expected mix and
+    scatter less (above 1) or more (below 1) about it."""
     a0, a1, w = dirichlet_params
     return (np.asarray(a0, float) * concentration, np.asarray(a1, float) * concentration, w)
 

@@ -230,9 +230,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     params = {}
     if args.config:
-        from ..diagnose import _merged_config
+        from ..studies import merged_config
 
-        params = _merged_config(args.config)["datasets"]["sdss"]["source"].get("params") or {}
+        params = merged_config(args.config)["datasets"]["sdss"]["source"].get("params") or {}
     print(f"sdss_like survey parameters: {params or 'the preset'}")
     pop = generate_population("sdss_like", args.n, seed=args.seed, **params)
     with pd.option_context("display.width", 150, "display.max_rows", 100):
