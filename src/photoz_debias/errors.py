@@ -31,3 +31,4 @@ class InputError(ValueError):
             msg += f"; expected {expected}"
         super().__init__(msg)
         self.file, self.row, self.gal_id, self.field = file, row, gal_id, field
+        self.what, self.expected = what, expected

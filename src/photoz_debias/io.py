@@ -28,12 +28,28 @@ def write_parquet(df: pd.DataFrame, path) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def file_bands(h5) -> list[str]:
+    """The bands of a stamps file (an open h5py file or a path), in channel order: its
+    ``bands`` attribute, ``'ugriz'`` or comma-separated names such as ``'g,r,i,z,y'``; empty
+    when the file names none."""
+    if not hasattr(h5, "attrs"):
+        import h5py
+
+        with h5py.File(h5, "r") as f:
+            return file_bands(f)
+    bands = str(h5.attrs.get("bands", ""))
+    return [b for b in bands.split(",") if b] if "," in bands else list(bands)
+
+
 def read_labels(h5_path) -> pd.DataFrame:
-    """The per-galaxy columns of a stamps file (no images) as a DataFrame, in file order."""
+    """The per-galaxy columns of a stamps file (no images) as a DataFrame, in file order,
+    with the magnitudes ``mag_<band>`` of every band the file has."""
     import h5py
 
     with h5py.File(h5_path, "r") as f:
-        cols = {c: f[c][:] for c in LABEL_COLUMNS + OPTIONAL_COLUMNS if c in f}
+        mags = tuple(f"mag_{b}" for b in file_bands(f))
+        names = dict.fromkeys(LABEL_COLUMNS + OPTIONAL_COLUMNS + mags)
+        cols = {c: f[c][:] for c in names if c in f}
     df = pd.DataFrame(cols)
     for c in ("field", "quality"):
         if c in df and df[c].dtype == object:

@@ -58,6 +58,27 @@ def photometric_features(
     return np.concatenate([m, colours], axis=1)
 
 
+def peer_magnitude_columns(bands, columns) -> list[str]:
+    """The magnitude columns the kNN peer uses: ``mag_<band>`` of the data's bands, in band
+    order, those that the catalogue has (Sect. 6: magnitudes and adjacent colours).
+
+    Parameters
+    ----------
+    bands : sequence of str
+        The data's bands in order (a stamps file's ``bands`` attribute, e.g. ``'griz'``).
+    columns : collection of str
+        The columns of the label table.
+
+    Returns
+    -------
+    list of str
+        E.g. ``['mag_g', 'mag_r', 'mag_i', 'mag_z']``; empty when fewer than two bands have
+        magnitudes (no colour to search on: the peer is left out).
+    """
+    have = [f"mag_{b}" for b in bands if f"mag_{b}" in set(columns)]
+    return have if len(have) >= 2 else []
+
+
 def _check_mags(name: str, mags, n_bands: int | None = None) -> np.ndarray:
     m = np.asarray(mags, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] < 2 or (n_bands is not None and m.shape[1] != n_bands):

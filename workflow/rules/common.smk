@@ -27,42 +27,6 @@ SOURCE_PATH_KEYS = (
 )
 
 
-def _check_config():
-    missing = [d for d in config["run"] if d not in config["datasets"]]
-    if missing:
-        raise ValueError(
-            f"config 'run' names {missing}, which are not keys of 'datasets' "
-            f"(expected some of {sorted(config['datasets'])})"
-        )
-    dep = config["calibrate"]["depleted_training"]
-    if dep["activate"] and dep.get("dataset") not in config["datasets"]:
-        raise ValueError(
-            "config calibrate.depleted_training.dataset must name a dataset, got "
-            f"{dep.get('dataset')!r}"
-        )
-    for name, ds in config["datasets"].items():
-        if st.SEP in name or name.endswith(DEPLETED):
-            raise ValueError(
-                f"config datasets.{name}: a dataset name may not contain {st.SEP!r} or end in "
-                f"{DEPLETED!r} (both mark derived runs)"
-            )
-        if ds["rows"]["n_rows"] % 2 == 0:
-            raise ValueError(
-                f"config datasets.{name}.rows.n_rows must be odd (2m - 1), got {ds['rows']['n_rows']}"
-            )
-        split = ds["split"]
-        fixed = (
-            ds["source"]["layout"] == "per_galaxy" or "catalogue_test" in ds["source"]
-        )
-        if ("test_fraction" in split) == ("n_test" in split) and not fixed:
-            raise ValueError(
-                f"config datasets.{name}.split needs exactly one of test_fraction or n_test"
-            )
-
-
-_check_config()
-
-
 def _check_studies():
     """Names in `studies` must exist (a study whose dataset is not in `run` is skipped)."""
     known = config["datasets"]
