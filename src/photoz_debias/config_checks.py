@@ -183,7 +183,8 @@ def _column_problems(cols: dict, bands, path) -> list:
 
 def check_keys(config: dict, schema: dict) -> None:
     """Refuse keys the schema does not know, at every level, and source keys the layout does
-    not read.
+    not read; a source's missing keys and its ``columns`` mapping (names for its bands, column
+    names or ``{constant: value}``, E(B-V) constants >= 0) are checked with them.
 
     Parameters
     ----------
