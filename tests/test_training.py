@@ -271,6 +271,13 @@ def test_cpu_fast_path_is_deterministic_and_learns_like_the_eager_loop(tmp_path)
         s = _settings(iterations=60, batch_size=16, lr=3e-3, log_every=10, state_every=1000, cpu_fast=fast)
         train_model(models[name], x, ebv, z_bin, mag_row, 2, s, tmp_path / f"{name}.pt", log=logs[name])
     _assert_same_weights(models["fast1"], models["fast2"])
+    # stopped after 25 iterations and resumed (fused Adam's state, no compiled state saved)
+    s = _settings(iterations=60, batch_size=16, lr=3e-3, log_every=10, state_every=1000, cpu_fast=True)
+    for _ in range(3):  # 25 + 25 + 10 iterations
+        resumed = _model()
+        train_model(resumed, x, ebv, z_bin, mag_row, 2, s, tmp_path / "resumed.pt", state_path=tmp_path / "resumed.state.pt",
+                    max_iterations_this_call=25)
+    _assert_same_weights(load_model(tmp_path / "resumed.pt")[0], models["fast1"])
     eager, fast = _losses(logs["eager"].getvalue()), _losses(logs["fast1"].getvalue())
     assert len(fast) == 6 and fast[-1] < 0.8 * fast[0], fast
     print("eager losses", eager, "fast", fast)
