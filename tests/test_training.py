@@ -282,7 +282,7 @@ def test_cpu_fast_path_is_deterministic_and_learns_like_the_eager_loop(tmp_path)
     assert len(fast) == 6 and fast[-1] < 0.8 * fast[0], fast
     print("eager losses", eager, "fast", fast)
     np.testing.assert_allclose(fast, eager, rtol=0.02)
-    # a checkpoint of the fast path loads into a plain (contiguous, eager) model
+    # the fast path's checkpoint holds the plain module's weights: it loads and predicts
     loaded, _ = load_model(tmp_path / "fast1.pt")
     p_fast = predict_densities(loaded, x[:32], ebv[:32])
     assert np.isfinite(p_fast).all() and np.allclose(p_fast.sum(axis=1), 1, atol=1e-5)

@@ -136,10 +136,10 @@ def gather_views(x: torch.Tensor, idx: torch.Tensor, views: torch.Tensor) -> tor
     """``apply_views(x[idx], views)`` for CPU tensors, image by image from the store.
 
     Writes each drawn image's view straight into the batch: one copy per image instead of
-    the gather, the grouping by view and the scatter back (a third of the time of a batch
-    of 32 stamps on the CPU).  Same values exactly (pure permutations).
+    the gather, the grouping by view and the scatter back, about three times faster for a
+    batch of 32 stamps on the CPU.  Same values exactly (pure permutations).
     """
-    out = torch.empty((len(idx),) + tuple(x.shape[1:]), dtype=x.dtype)
+    out = torch.empty((len(idx),) + tuple(x.shape[1:]), dtype=x.dtype, device=x.device)
     for b, (i, v) in enumerate(zip(idx.tolist(), views.tolist())):
         out[b].copy_(apply_view(x[i], v))
     return out

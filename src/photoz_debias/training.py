@@ -73,8 +73,8 @@ class TrainSettings:
         computation and ``torch.optim.Adam(fused=True)``.  The same loss and
         optimiser, but fused kernels sum in another order: the weights differ from the
         eager loop's by rounding (deterministic run to run for a seed, thread count and
-        machine).  Costs about 40 s of compilation in a process with a cold inductor
-        cache.  Ignored on CUDA (the CUDA path has its own settings above).
+        machine).  Costs 40-50 s of compilation in a process with a cold inductor
+        cache, a few seconds with a warm one.  Ignored on CUDA (the CUDA path has its own settings above).
     """
 
     iterations: int
