@@ -19,6 +19,10 @@ fused Adam (learning rate held in a tensor so that changing it recompiles nothin
 optionally ``torch.compile(mode="reduce-overhead")`` (CUDA graphs; fixed batch shape).
 It never synchronises with the host inside a step: the loss is accumulated on the device
 and read back only at the progress lines.
+
+On the CPU, ``TrainSettings.cpu_fast`` (off by default; ``PHOTOZ_CPU_FAST=1`` in the
+workflow) compiles the step with inductor's C++ backend and uses fused Adam:
+the same maths, rounded differently (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -65,6 +69,12 @@ class TrainSettings:
     data_on_device : keep the training set on the device: True, False or 'auto' (CUDA: if it
         takes less than 60% of the free GPU memory in float16).
     augment : apply the dihedral augmentation (images only).
+    cpu_fast : the CPU fast path: ``torch.compile`` (inductor's C++ backend) of the loss
+        computation and ``torch.optim.Adam(fused=True)``.  The same loss and
+        optimiser, but fused kernels sum in another order: the weights differ from the
+        eager loop's by rounding (deterministic run to run for a seed, thread count and
+        machine).  Costs 40-50 s of compilation in a process with a cold inductor
+        cache, a few seconds with a warm one.  Ignored on CUDA (the CUDA path has its own settings above).
     """
 
     iterations: int
@@ -82,6 +92,7 @@ class TrainSettings:
     fused_adam: bool = True
     data_on_device: bool | str = "auto"
     augment: bool = True
+    cpu_fast: bool = False
 
     def __post_init__(self):
         for name in ("iterations", "batch_size", "log_every", "state_every"):
@@ -112,6 +123,28 @@ def resolve_device(device: str) -> torch.device:
 COMPILE_MIN_ITERATIONS = 10_000
 
 
+def _switch(setting: str | bool | None, name: str) -> bool | None:
+    """``1/true/on/yes`` -> True, ``0/false/off/no`` -> False, ``auto``/None/empty -> None."""
+    text = "auto" if setting is None or setting == "" else str(setting).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    if text != "auto":
+        raise InputError(f"{name}={setting!r}", field=name, expected="auto, 1 or 0")
+    return None
+
+
+def cpu_fast_for(setting: str | bool | None) -> bool:
+    """Whether a CPU training uses the fast path (``TrainSettings.cpu_fast``).
+
+    Off unless forced on (``1``/``true``/``on``; the workflow reads the environment variable
+    ``PHOTOZ_CPU_FAST``): the fast path changes the trained weights by rounding, so the
+    eager loop stays the default until the results have been rerun with it.
+    """
+    return bool(_switch(setting, "PHOTOZ_CPU_FAST"))
+
+
 def compile_for(setting: str | bool | None, device: str | torch.device, iterations: int) -> bool:
     """Whether a training run compiles its step (``TrainSettings.compile``).
 
@@ -120,13 +153,9 @@ def compile_for(setting: str | bool | None, device: str | torch.device, iteratio
     on the CPU; ``1``/``true``/``on`` and ``0``/``false``/``off`` force it (the workflow
     reads it from the environment variable ``PHOTOZ_COMPILE``).
     """
-    text = "auto" if setting is None or setting == "" else str(setting).strip().lower()
-    if text in ("1", "true", "on", "yes"):
-        return True
-    if text in ("0", "false", "off", "no"):
-        return False
-    if text != "auto":
-        raise InputError(f"PHOTOZ_COMPILE={setting!r}", field="PHOTOZ_COMPILE", expected="auto, 1 or 0")
+    forced = _switch(setting, "PHOTOZ_COMPILE")
+    if forced is not None:
+        return forced
     kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
     if kind == "auto":
         kind = "cuda" if torch.cuda.is_available() else "cpu"
@@ -188,7 +217,9 @@ class TrainingBatches:
     Batch indices are drawn uniformly with replacement (no epochs) from a generator on the
     data device; images are gathered there, moved to the compute device if needed, then
     augmented there with a second generator (one dihedral view per image, the paper's
-    probabilities).  Returns float32 images (channels_last on request).
+    probabilities); on the CPU each drawn image's view is copied straight into the batch
+    (``augment.gather_views``; ``direct_views=False``: gather, then augment, the same
+    values more slowly).  Returns float32 images (channels_last on request).
     """
 
     def __init__(
@@ -203,6 +234,7 @@ class TrainingBatches:
         storage_dtype: torch.dtype = torch.float32,
         augment: bool = True,
         channels_last: bool = False,
+        direct_views: bool = True,
     ):
         self.device = device
         self.data_device = device if resident else torch.device("cpu")
@@ -215,6 +247,7 @@ class TrainingBatches:
         self.n = self.x.shape[0]
         self.augment = augment and self.images
         self.channels_last = channels_last and self.images
+        self.direct_views = direct_views and device.type == "cpu" and self.data_device.type == "cpu"
         self.g_index = torch.Generator(device=self.data_device).manual_seed(derived_seed(seed, 0))
         self.g_augment = torch.Generator(device=device).manual_seed(derived_seed(seed, 1))
         self.pin = self.data_device.type == "cpu" and device.type == "cuda"
@@ -225,15 +258,19 @@ class TrainingBatches:
     def next(self, batch_size: int):
         """One mini-batch ``(x, ebv, z_bin, lo, hi)`` on the compute device."""
         idx = torch.randint(0, self.n, (batch_size,), generator=self.g_index, device=self.data_device)
-        xb, eb, lb = self.x[idx], self.ebv[idx], self.labels[:, idx]
-        if self.data_device != self.device:
-            if self.pin:
-                xb, eb, lb = xb.pin_memory(), eb.pin_memory(), lb.pin_memory()
-            xb = xb.to(self.device, non_blocking=True)
-            eb = eb.to(self.device, non_blocking=True)
-            lb = lb.to(self.device, non_blocking=True)
-        if self.augment:
-            xb = aug.augment(xb, self.g_augment)
+        eb, lb = self.ebv[idx], self.labels[:, idx]
+        if self.augment and self.direct_views:
+            xb = aug.gather_views(self.x, idx, aug.sample_views(batch_size, self.g_augment))
+        else:
+            xb = self.x[idx]
+            if self.data_device != self.device:
+                if self.pin:
+                    xb, eb, lb = xb.pin_memory(), eb.pin_memory(), lb.pin_memory()
+                xb = xb.to(self.device, non_blocking=True)
+                eb = eb.to(self.device, non_blocking=True)
+                lb = lb.to(self.device, non_blocking=True)
+            if self.augment:
+                xb = aug.augment(xb, self.g_augment)
         xb = xb.float()
         if self.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
@@ -282,11 +319,13 @@ class TrainStep:
         self.multi = isinstance(unwrap(model).unit, MultiChannelUnit)
         self.amp = settings.amp and self.cuda
         self.tensor_lr = settings.fused_adam and self.cuda
+        cpu_fast = settings.cpu_fast and not self.cuda
         lr0 = torch.tensor(settings.lr, device=device) if self.tensor_lr else settings.lr
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr0, fused=True if self.tensor_lr else None)
+        fused = True if (self.tensor_lr or cpu_fast) else None
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr0, fused=fused)
         self.loss_fn = self._loss
         self.cudagraphs = False
-        if settings.compile:
+        if settings.compile or cpu_fast:
             mode = "reduce-overhead" if self.cuda else None
             self.loss_fn = torch.compile(self._loss, mode=mode, dynamic=False)
             self.cudagraphs = self.cuda
@@ -372,6 +411,8 @@ def _validate(model, x, ebv, z_bin, mag_row, n_outputs) -> None:
 def _fingerprint(settings: TrainSettings, model, n: int) -> str:
     """What a saved state must agree with to be resumed (not logging/checkpoint cadence)."""
     keep = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("checkpoint_iters", "log_every", "state_every", "compile")}
+    if not settings.cpu_fast:
+        del keep["cpu_fast"]  # states saved before the fast path existed still resume
     blob = json.dumps([keep, model_meta(model), int(n)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
