@@ -69,17 +69,19 @@ GresTypes=gpu
 # No accounting (no slurmdbd): sacct fails, as on such clusters; the profile polls squeue.
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
-# Track GPUs as a TRES, so that the completion log shows which jobs held one.
-AccountingStorageTRES=gres/gpu
-# Every finished job, with its trackable resources (TRES), for the checks below.
+# Every finished job's state, for the checks below; the epilog records the GPUs it held
+# (tracking gres/gpu as a TRES would need slurmdbd).
 JobCompType=jobcomp/filetxt
 JobCompLoc=$W/jobcomp.txt
+Epilog=$W/epilog.sh
 # SLURM's default; squeue needs finished jobs to stay visible between the plugin's status checks.
 MinJobAge=300
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$NCPU RealMemory=$MEM Gres=gpu:1 State=UNKNOWN
 PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 printf '%s\nNodeName=%s Name=gpu File=/dev/null\n' "$MARK" "$HOST" >"$CONF_DIR/gres.conf"
+printf '#!/bin/sh\necho "JobId=$SLURM_JOB_ID gpus=${SLURM_JOB_GPUS:-none}" >>%s/gpus.txt\n' "$W" >"$W/epilog.sh"
+chmod 755 "$W/epilog.sh"
 
 STARTED=()  # pid files of the daemons this script started
 stop_daemons() {
@@ -110,12 +112,16 @@ fi
 STARTED+=("$W/slurmctld.pid")
 /usr/sbin/slurmd -N "$HOST"
 STARTED+=("$W/slurmd.pid")
-for _ in $(seq 60); do
-  sinfo -h -N -o "%t" 2>/dev/null | grep -qx "idle" && break
+node_state() { timeout 10 sinfo -h -N -o "%t" 2>/dev/null; }
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ] && [ "$(node_state)" != idle ]; do
   sleep 1
+  for d in slurmctld slurmd; do
+    kill -0 "$(cat "$W/$d.pid" 2>/dev/null || echo 0)" 2>/dev/null || { tail -n 5 "$W/$d.log"; fail "$d died (log: $W/$d.log)"; }
+  done
 done
-sinfo -N -o "%N %t %c %m %G" || true
-sinfo -h -N -o "%t" | grep -qx "idle" || fail "the node did not come up (logs: $W/slurmctld.log, $W/slurmd.log)"
+timeout 10 sinfo -N -o "%N %t %c %m %G" || true
+[ "$(node_state)" = idle ] || fail "the node did not come up (logs: $W/slurmctld.log, $W/slurmd.log)"
 say "cluster up: $HOST, $NCPU CPUs, ${MEM} MB, gpu:1"
 
 # --- the workflow through the profile -----------------------------------------------------------
@@ -145,14 +151,24 @@ check() {  # check DESCRIPTION CONDITION...
   local what=$1; shift
   if "$@"; then echo "ok: $what"; else echo "NOT OK: $what"; status=1; fi
 }
-# SLURM's completion log: one line per job, e.g. "JobId=5 ... JobState=COMPLETED ... Tres=cpu=2,mem=8000M,node=1,billing=2,gres/gpu=1"
+# SLURM's completion log: one line per job ("JobId=5 ... JobState=COMPLETED ..."); the epilog's:
+# "JobId=5 gpus=0" for a job that held GPU 0, "JobId=6 gpus=none" for one without
 N_SLURM=$(grep -c "JobState=" "$W/jobcomp.txt" || true)
 N_DONE=$(grep -c "JobState=COMPLETED" "$W/jobcomp.txt" || true)
-N_SLURM_GPU=$(grep "JobState=COMPLETED" "$W/jobcomp.txt" | grep -c "gres/gpu=1" || true)
-echo "SLURM jobs: $N_SLURM finished, $N_DONE completed, $N_SLURM_GPU with a GPU"
+# the rule of each SLURM job, from the plugin's "submitted with SLURM jobid 5 (log: .../rule_<rule>/..."
+grep -o "submitted with SLURM jobid [0-9]* (log: [^ ]*/rule_[A-Za-z0-9_]*" "$W/run.log" |
+  sed -E 's|.*jobid ([0-9]+) .*/rule_([A-Za-z0-9_]+)$|\1 \2|' >"$W/job_rules.txt"
+GPU_HOLDERS=$(awk 'NR == FNR {rule[$1] = $2; next} $2 ~ /^gpus=[0-9]/ {sub("JobId=", "", $1); print rule[$1]}' \
+  "$W/job_rules.txt" "$W/gpus.txt" | sort | tr '\n' ' ')
+N_SLURM_GPU=$(echo "$GPU_HOLDERS" | wc -w)
+echo "SLURM jobs: $N_SLURM finished, $N_DONE completed, $N_SLURM_GPU with a GPU: $GPU_HOLDERS"
+gpu_holders_ok() {
+  [ "$N_SLURM_GPU" -eq "$N_GPU" ] && [ "$N_GPU" -gt 0 ] &&
+    ! echo "$GPU_HOLDERS" | tr ' ' '\n' | grep -qvE '^(train_baseline|train_step1|represent|predict_baseline|)$'
+}
 check "every job but the target ran as a completed SLURM job ($N_DONE of $((N_JOBS - N_LOCAL)))" \
   test "$N_DONE" -eq $((N_JOBS - N_LOCAL)) -a "$N_SLURM" -eq "$N_DONE"
-check "exactly the GPU rules' jobs held a GPU ($N_SLURM_GPU of $N_GPU)" test "$N_SLURM_GPU" -eq "$N_GPU" -a "$N_GPU" -gt 0
+check "exactly the GPU rules' jobs held a GPU ($N_SLURM_GPU of $N_GPU)" gpu_holders_ok
 check "the jobs were submitted with --gpus=1 for the GPU rules only" \
   test "$(grep -c "sbatch call:.*--gpus=1" "$W/run.log")" -eq "$N_GPU"
 "${SMK[@]}" --workflow-profile none --summary >"$W/summary.tsv" 2>"$W/summary.err" || { cat "$W/summary.err"; fail "summary"; }
