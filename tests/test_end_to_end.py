@@ -160,9 +160,10 @@ def test_iterations_study_uses_the_saved_checkpoints(tiny_run):
     assert not np.allclose(ens["step3_zmean"], ref["step3_zmean"])  # 2 seeds vs 1
 
 
-def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
+def rerun_with(tiny_run, tmp_path, change):
+    """The rules a dry run would schedule on the finished tiny run after ``change(cfg)``."""
     cfg = yaml.safe_load(TINY.read_text())
-    cfg["figures"]["dpi"] = cfg["figures"]["dpi"] + 10
+    change(cfg)
     changed = tmp_path / "changed.yaml"
     # keep the key order: Snakemake compares params by their repr
     changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -176,7 +177,31 @@ def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
     counts.pop("total", None)
     counts.pop("all", None)
     assert counts, res.stdout[-2000:]
-    assert all(rule.startswith("plot_") for rule in counts), counts
+    return set(counts)
+
+
+def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
+    def change(cfg):
+        cfg["figures"]["dpi"] = cfg["figures"]["dpi"] + 10
+
+    rules = rerun_with(tiny_run, tmp_path, change)
+    assert all(rule.startswith("plot_") for rule in rules), rules
+
+
+def test_changing_an_evaluation_setting_reruns_only_evaluation(tiny_run, tmp_path):
+    # outlier_threshold sits beside the balancing settings in a part's config, but only
+    # the metrics and the figures that draw it read it
+    def change(cfg):
+        part = cfg["datasets"]["sdss"]["parts"]["all"]
+        part["outlier_threshold"] = part["outlier_threshold"] * 2
+
+    rules = rerun_with(tiny_run, tmp_path, change)
+    assert "metrics" in rules, rules
+    upstream = {r for r in rules if r.startswith(("train_", "select_balanced_subset", "fit_soft_labels",
+                                                  "measure_label_variance", "represent", "predict_",
+                                                  "ensemble", "catalogue", "calibrate_", "preprocess",
+                                                  "generate_", "deplete_"))}
+    assert not upstream, rules
 
 
 def test_report_builds(tiny_run):
