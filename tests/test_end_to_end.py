@@ -73,7 +73,7 @@ def test_metrics_and_tables(tiny_run):
 def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch):
     # diagnose seeds: every seed's Baseline and Steps 2-3 alone, then the ensemble, whose
     # numbers must be the workflow's own metrics
-    from photoz_debias.diagnose import seed_scatter
+    from photoz_debias.diagnostics.seeds import seed_scatter
 
     monkeypatch.chdir(tiny_run)
     t = seed_scatter(yaml.safe_load(TINY.read_text()), "sdss", "all")
@@ -92,7 +92,7 @@ def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch
 
 def test_scattering_check_compares_step2_with_eq8s_model(tiny_run, monkeypatch):
     # diagnose scattering: per z_spec interval, Step 2 on each seed's subset against Eq. C.1
-    from photoz_debias.diagnose import scattering_check
+    from photoz_debias.diagnostics.scattering import scattering_check
 
     monkeypatch.chdir(tiny_run)
     cfg = yaml.safe_load(TINY.read_text())
@@ -111,7 +111,7 @@ def test_scattering_check_compares_step2_with_eq8s_model(tiny_run, monkeypatch):
 
 
 def test_photometric_check_runs_the_same_knn_on_real_and_synthetic(tiny_run, monkeypatch):
-    from photoz_debias.diagnose import photometric_check
+    from photoz_debias.diagnostics.photometry import photometric_check
     from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
     mgs = ROOT.parent / "shared" / "realdata" / "mlz_sdss_mgs"

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from photoz_debias.errors import InputError
-from photoz_debias.metrics import (
+from photoz_debias.evaluate.metrics import (
     METRICS_COLUMNS,
     appendix_e_table,
     binned_metric,
@@ -224,7 +224,7 @@ def test_evaluate_methods_and_appendix_table():
 
 
 def test_histograms_are_half_open_for_uniform_and_nonuniform_edges():
-    from photoz_debias.metrics import normalised_histogram
+    from photoz_debias.evaluate.metrics import normalised_histogram
 
     z = np.array([0.0, 0.1, 0.1, 0.2, 0.3, -0.01])  # 0.3 is the last edge: outside
     np.testing.assert_allclose(normalised_histogram(z, [0.0, 0.1, 0.2, 0.3]), [0.25, 0.5, 0.25])

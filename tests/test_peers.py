@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from photoz_debias.errors import InputError
-from photoz_debias.peers import knn_photo_z, photometric_features
+from photoz_debias.evaluate.peers import knn_photo_z, photometric_features
 
 
 def _toy(n, seed):
@@ -62,7 +62,7 @@ def test_bad_input():
 
 
 def test_fill_non_detections_uses_the_faintest_detection_of_the_reference():
-    from photoz_debias.peers import fill_non_detections
+    from photoz_debias.evaluate.peers import fill_non_detections
 
     train = np.array([[20.0, 18.0], [22.5, 19.0], [np.nan, 18.5]])
     test = np.array([[np.nan, 17.0], [21.0, np.nan]])

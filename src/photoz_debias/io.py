@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path  # noqa: F401  (re-exported: scripts import it from here)
+from photoz_debias.atomic import atomic_path
+from photoz_debias.errors import InputError
 
 LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "quality")
 OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
@@ -76,7 +77,7 @@ def save_heads(path, heads_weight, heads_bias, meta: dict) -> None:
     """Redshift-head weights of a Step 2/3 model (docs/architecture.md "Heads")."""
     import torch
 
-    from .checkpoint import atomic_torch_save, check_plain
+    from photoz_debias.model.checkpoint import atomic_torch_save, check_plain
 
     check_plain(meta)
     atomic_torch_save(
@@ -101,10 +102,23 @@ def load_step1_heads(path) -> dict:
     """Step 1's redshift heads and magnitude head as float32 arrays."""
     import torch
 
-    from .debias import heads_from_state_dict
-
     obj = torch.load(path, map_location="cpu", weights_only=True)
     return heads_from_state_dict(obj["model"])
+
+
+def heads_from_state_dict(state: dict) -> dict[str, np.ndarray]:
+    """Redshift heads and magnitude head of a multi-channel model's state dict.
+
+    Returns ``heads_weight (m, n, D), heads_bias (m, n), mag_weight (m, D), mag_bias (m,)``
+    as float32 arrays (keys of ``networks.PhotoZNet`` with a ``MultiChannelUnit``).
+    """
+    keys = {"heads_weight": "unit.heads_weight", "heads_bias": "unit.heads_bias",
+            "mag_weight": "unit.mag_head.weight", "mag_bias": "unit.mag_head.bias"}
+    missing = [k for k in keys.values() if k not in state]
+    if missing:
+        raise InputError(f"missing {missing}", field="model",
+                         expected="a multi-channel model state dict (Step 1)")
+    return {name: state[key].detach().cpu().float().numpy() for name, key in keys.items()}
 
 
 def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048) -> int:

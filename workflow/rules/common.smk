@@ -11,9 +11,8 @@ DEPLETED = "_depleted"
 SEEDS = config["ensemble"]["seeds"]
 STUDIES = config["studies"]
 STUDY_SEEDS = STUDIES["seeds"]
-METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
 STEP3_VARIANTS = ["step3", "step3a"]  # Step 3b has its own rule (train_step3b)
-# Keys of a real-data `source` block that name input files (see photoz_debias.ingest).
+# Keys of a real-data `source` block that name input files (see photoz_debias.data.ingest).
 SOURCE_PATH_KEYS = (
     "path",
     "images",

@@ -46,5 +46,5 @@ def job_device(sm):
 
 def compile_setting():
     """``PHOTOZ_COMPILE`` (auto | 1 | 0; unset = auto): compile the training step
-    (``photoz_debias.training.compile_for``). Speed only, so not a tracked rule parameter."""
+    (``photoz_debias.model.training.compile_for``). Speed only, so not a tracked rule parameter."""
     return os.environ.get("PHOTOZ_COMPILE", "auto")

@@ -11,9 +11,9 @@ import sys
 from _common import compile_setting, device, start
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
-from photoz_debias.networks import build_model
+from photoz_debias.model.networks import build_model
 from photoz_debias.studies import study_training_set
-from photoz_debias.training import TrainSettings, compile_for, load_training_arrays, train_model
+from photoz_debias.model.training import TrainSettings, compile_for, load_training_arrays, train_model
 
 sm = snakemake  # noqa: F821
 log = start(sm)

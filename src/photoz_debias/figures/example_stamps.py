@@ -15,7 +15,7 @@ from astropy.visualization import make_lupton_rgb
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 
-from .style import merge_style, new_figure, style_context
+from photoz_debias.figures.style import merge_style, new_figure, style_context
 
 
 def pick_galaxies(z_spec: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
