@@ -129,6 +129,8 @@ def test_magnitude_nan_negative_or_out_of_range(tmp_path, bad):
 def test_non_detection(tmp_path):
     msg = ingest(tmp_path, generic(tmp_path, mag_g=[18.0] * 3 + [99.0] + [18.0] * (N - 4)))
     assert "cat.csv" in msg and "galaxy row 3 (id 503)" in msg and "'mag_g'" in msg
+    # the message names every policy that would accept the file
+    assert "non_detection: drop" in msg and "non_detection: flag" in msg
 
 
 def test_duplicate_ids(tmp_path):

@@ -114,9 +114,7 @@ def test_photometric_check_runs_the_same_knn_on_real_and_synthetic(tiny_run, mon
     from photoz_debias.diagnostics.photometry import photometric_check
     from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
-    mgs = ROOT.parent / "shared" / "realdata" / "mlz_sdss_mgs"
-    if not (mgs / "SDSS_MGS.train").is_file():
-        pytest.skip(f"real SDSS MGS catalogue not found at {mgs}")
+    mgs = ROOT / "resources" / "mlz_sdss_mgs"
     monkeypatch.chdir(tiny_run)
     ds = yaml.safe_load(TINY.read_text())["datasets"]["sdss"]
     summary, curves, scatter = photometric_check(

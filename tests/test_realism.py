@@ -22,14 +22,8 @@ import pytest
 from photoz_debias.data.synth import generate_population
 from photoz_debias.data.synth.realism import load_mgs, plot_realism, realism_summary
 
-MGS_DIR = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "mlz_sdss_mgs"
+MGS_DIR = Path(__file__).resolve().parents[1] / "resources" / "mlz_sdss_mgs"
 EDGES = (0.0, 0.05, 0.08, 0.11, 0.14, 0.18, 0.30)
-
-pytestmark = pytest.mark.skipif(
-    not (MGS_DIR / "SDSS_MGS.train").is_file(),
-    reason=f"real SDSS MGS catalogue not found at {MGS_DIR}",
-)
-
 
 @pytest.fixture(scope="module")
 def summary():

@@ -28,7 +28,8 @@ def atomic_path(path):
     never collide and the final ``os.replace`` is atomic) and already exists, empty; writers
     open it in write mode.  It gets the usual permissions (``0o666`` less the umask, not
     mkstemp's 0600) before the rename.  On any exception it is removed and the exception
-    propagates.
+    propagates.  After a successful rename, the temporary files that earlier writers of the
+    same path left behind (a process killed with SIGKILL cannot remove its own) are removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +40,20 @@ def atomic_path(path):
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        remove_stale_temporaries(path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove the temporary files :func:`atomic_path` made for ``path`` that are still there.
+
+    Called once ``path`` has been written, when no writer of it can be running (a workflow
+    output has one job); returns the removed files.
+    """
+    path = Path(path)
+    stale = [p for p in path.parent.glob(f".{path.name}.*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

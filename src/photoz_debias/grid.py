@@ -46,6 +46,27 @@ class RedshiftGrid:
         idx = np.floor(self.position(z)).astype(np.int64)
         return np.clip(idx, 0, self.n_bins - 1)
 
+    def aligned_width(self, width: float) -> float:
+        """``width`` rounded to a whole number (>= 1) of this grid's bins (halves round up).
+
+        Point estimates such as zmode take only the grid's centres.  A histogram of them on
+        bins that are not whole multiples of the grid width holds alternately more and fewer
+        centres per bin (0.01 on the 0.4/180 grid: 4 or 5), which stripes every grid-valued
+        n(z) by ~11% and inflates Eq. 10's D_TV even for a sample without mode collapse.
+        """
+        if not width > 0:
+            raise ValueError(f"histogram bin width must be > 0, got {width}")
+        return self.width * max(1, int(np.floor(width / self.width + 0.5)))
+
+    def aligned_edges(self, width: float, lo: float, hi: float) -> np.ndarray:
+        """Histogram edges of :meth:`aligned_width` that lie on this grid's bin edges (the grid
+        continued beyond its range) and cover ``[lo, hi]``: every bin holds the same number
+        of grid centres."""
+        w = self.aligned_width(width)
+        k0 = int(np.floor((lo - self.z_min) / w + 1e-9))
+        k1 = int(np.ceil((hi - self.z_min) / w - 1e-9))
+        return self.z_min + w * np.arange(k0, max(k1, k0 + 1) + 1)
+
     @classmethod
     def from_config(cls, grid: dict) -> "RedshiftGrid":
         """The output grid of Table 1 from a dataset's ``grid`` config block (``z_min``,

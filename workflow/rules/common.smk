@@ -6,26 +6,17 @@ from pathlib import Path
 
 from photoz_debias import studies as st
 from photoz_debias.hardware import gpu_request
+from photoz_debias.repo_paths import SOURCE_PATH_KEYS, resolve_config_paths
+
+# Relative input paths in the config are relative to the repository, not to the working
+# directory, so the shipped resources/ are found from any `snakemake --directory`.
+config.update(resolve_config_paths(config, workflow.basedir))
 
 DEPLETED = "_depleted"
 SEEDS = config["ensemble"]["seeds"]
 STUDIES = config["studies"]
 STUDY_SEEDS = STUDIES["seeds"]
 STEP3_VARIANTS = ["step3", "step3a"]  # Step 3b has its own rule (train_step3b)
-# Keys of a real-data `source` block that name input files (see photoz_debias.data.ingest).
-SOURCE_PATH_KEYS = (
-    "path",
-    "images",
-    "catalogue",
-    "catalogue_train",
-    "catalogue_test",
-    "table",
-    "stamp_dir",
-    "train_index",
-    "test_index",
-)
-
-
 def _check_config():
     missing = [d for d in config["run"] if d not in config["datasets"]]
     if missing:
@@ -250,6 +241,11 @@ def realism_reference(wildcards):
     return config["realism"]["reference"]
 
 
+def realism_reference_files(wildcards):
+    ref = Path(config["realism"]["reference"])
+    return [ref / "SDSS_MGS.train", ref / "SDSS_MGS.test"]
+
+
 # ---- input functions ----
 
 
@@ -320,7 +316,7 @@ def all_outputs(wildcards):
 def label_variance(ds):
     """How Step 3's label means get their scattering variance: 'measured' (Step 3b's error
     curves, the default) or 'eq7' (Eq. 7 as written)."""
-    return dataset_cfg(ds)["heads"].get("label_variance", "measured")
+    return dataset_cfg(ds)["heads"].get("label_variance", "eq7")
 
 
 def step3_labels(stem, seed=None):

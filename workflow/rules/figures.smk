@@ -33,6 +33,7 @@ rule plot_example_stamps:
 rule plot_realism:
     input:
         "results/{dataset}/stamps.h5",
+        reference=realism_reference_files,
     output:
         report(
             "results/{dataset}/figures/realism.png",
@@ -155,6 +156,7 @@ rule plot_fig06_residuals:
         figure="fig06",
         style=figure_style,
         part=part_params("z_break"),
+        grid=grid_params,
     script:
         "../scripts/plot_figure.py"
 

@@ -5,7 +5,7 @@ and the mean (z_photo - z_spec) per (z_photo cell, row) is subtracted; 5 resampl
 import pandas as pd
 from _common import start
 
-from photoz_debias.debias.calibrate import biased_test_sample, cell_edges, step4_shift
+from photoz_debias.debias.calibrate import biased_test_sample, step4_shift
 from photoz_debias.grid import grids_from_config
 from photoz_debias.io import write_parquet
 
@@ -31,7 +31,8 @@ shift = step4_shift(
     train["z_spec"].to_numpy(),
     train["mag_row"].to_numpy(),
     grid.edges,
-    cell_edges(ext.z_min, ext.z_max, p.part["zphoto_cell"]),
+    # cells on the grid's edges: z_photo (zmode) takes grid centres only
+    ext.aligned_edges(p.part["zphoto_cell"], ext.z_min, ext.z_max),
     n_resamplings=cal["n_resamplings"],
     seed=cal["seed"],
 )

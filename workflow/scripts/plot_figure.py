@@ -59,6 +59,8 @@ def fig06():
         p.part["z_break"],
         style,
         out,
+        # the grid's own bins: zmode takes grid centres only, other edges would stripe n(z)
+        z_edges=RedshiftGrid.from_config(p.grid).edges,
         title=f"{sm.wildcards.dataset} / {sm.wildcards.part}",
     )
 
@@ -73,6 +75,7 @@ def fig08():
         out,
         outlier_threshold=p.part["outlier_threshold"],
         z_range=(g["z_min"], g["z_max"]),
+        n_pix=g["n_bins"],  # one pixel per grid bin: zmode takes grid centres only
     )
 
 

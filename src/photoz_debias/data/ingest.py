@@ -314,7 +314,8 @@ def _non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: di
             f"({int(bad.sum())} galaxies have a non-detection)",
             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
             field=used[c] if isinstance(used.get(c), str) else c,
-            expected="finite magnitudes with |m| < 90, or non_detection: drop")
+            expected="finite magnitudes with |m| < 90; or set non_detection: drop (leave such galaxies out) "
+                     "or non_detection: flag (keep them with NaN magnitudes)")
     if bad.any() and policy == "flag":
         for b in bands:
             c = f"mag_{b}"

@@ -80,7 +80,7 @@ pooled and halved at random) and on as many synthetic catalogue galaxies, traine
 training set and on balanced subsets: sigma_MAD, outliers, Eq. 9's A and C, <dz> per
 interval, and the colour spread at fixed redshift of both catalogues::
 
-    python -m photoz_debias.diagnostics photometry config/config.yaml sdss --mgs ../shared/realdata/mlz_sdss_mgs
+    python -m photoz_debias.diagnostics photometry config/config.yaml sdss --mgs resources/mlz_sdss_mgs
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ def main(argv=None) -> int:
                     help="the configuration (for the dataset's grid and rows), then overlays")
     ph.add_argument("dataset", help="the SDSS-like dataset of that configuration (e.g. sdss)")
     ph.add_argument("--stamps", default="results/sdss/stamps.h5", help="the synthetic survey's stamps file")
-    ph.add_argument("--mgs", default="../shared/realdata/mlz_sdss_mgs", help="folder of SDSS_MGS.train/.test")
+    ph.add_argument("--mgs", default="resources/mlz_sdss_mgs", help="folder of SDSS_MGS.train/.test")
     ph.add_argument("--threshold", type=int, default=2,
                     help="balancing threshold per (z bin, row) cell (default 2: the SDSS-like 4 "
                          "scaled to the MGS file's 5,000 training galaxies)")

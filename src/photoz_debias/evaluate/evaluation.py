@@ -14,12 +14,15 @@ from photoz_debias.debias.soft_labels import error_curves
 def evaluation_config(grid: RedshiftGrid, part: dict, seed: int = 0) -> dict:
     """``metrics.evaluate_methods`` settings of a part: z bins of width ``tv_bins`` over the
     original range for the residual curves, over the extended range for D_TV and W1 (Step 3
-    estimates may fall outside the original range), the part's r bins and thresholds."""
+    estimates may fall outside the original range), the part's r bins and thresholds.
+
+    The bin width is ``tv_bins`` rounded to a whole number of grid bins and the edges lie on
+    the grid's edges (:meth:`RedshiftGrid.aligned_edges`): zmode estimates are grid centres,
+    and misaligned bins would stripe their histograms and inflate D_TV (Eq. 10)."""
     w = float(part["tv_bins"])
-    n = max(1, int(round((grid.z_max - grid.z_min) / w)))
-    curve_bins = np.linspace(grid.z_min, grid.z_max, n + 1)
+    curve_bins = grid.aligned_edges(w, grid.z_min, grid.z_max)
     span = grid.z_max - grid.z_min
-    tv_bins = np.arange(grid.z_min - span / 2, grid.z_max + span + w / 2, w)
+    tv_bins = grid.aligned_edges(w, grid.z_min - span / 2, grid.z_max + span)
     return {
         "z_break": float(part["z_break"]),
         "outlier_threshold": float(part["outlier_threshold"]),

@@ -91,6 +91,7 @@ def plot_fig08_zphot_zspec(
     estimate: str = "zmode",
     outlier_threshold: float = 0.05,
     z_range: tuple[float, float] | None = None,
+    n_pix: int = 150,
 ) -> list:
     """Fig. 8: z_photo vs z_spec density for each method of the catalogue.
 
@@ -103,6 +104,8 @@ def plot_fig08_zphot_zspec(
     methods, estimate : which columns to draw (all must exist).
     outlier_threshold : eta (0.05 for SDSS, 0.15 for CFHTLS).
     z_range : plotted range; default from the data.
+    n_pix : 2-D histogram bins per axis (the grid's bins over the grid's range keep
+        grid-valued estimates from striping).
 
     Returns
     -------
@@ -112,4 +115,4 @@ def plot_fig08_zphot_zspec(
     require_columns(catalogue, ["z_spec", *cols], "catalogue")
     zs = catalogue["z_spec"].to_numpy(float)
     panels = {method_label(m, style): (zs, catalogue[c].to_numpy(float)) for m, c in zip(methods, cols)}
-    return plot_zphot_zspec_panels(panels, style, out, outlier_threshold, z_range)
+    return plot_zphot_zspec_panels(panels, style, out, outlier_threshold, z_range, n_pix)

@@ -1,7 +1,7 @@
 """Realism check of the SDSS-like population against the real SDSS Main Galaxy Sample.
 
-The reference is the MLZ subset of the MGS (Carrasco Kind & Brunner; ``../shared/realdata/
-mlz_sdss_mgs``): 10,000 galaxies with spec-z < 0.3 and dereddened MODEL magnitudes.  The
+The reference is the MLZ subset of the MGS (Carrasco Kind & Brunner; ``resources/
+mlz_sdss_mgs`` in the repository): 10,000 galaxies with spec-z < 0.3 and dereddened MODEL magnitudes.  The
 synthetic catalogue's colours use total (model-like) magnitudes; its selection, like the
 MGS's, is on the dereddened Petrosian r (Petrosian magnitudes miss ~20% of a de Vaucouleurs
 profile's flux, so they are up to ~0.24 mag fainter than model magnitudes; population.py).
@@ -222,7 +222,7 @@ def main(argv=None) -> None:
     from photoz_debias.data.synth.survey import generate_population
 
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("mgs", nargs="?", default="../shared/realdata/mlz_sdss_mgs")
+    ap.add_argument("mgs", nargs="?", default="resources/mlz_sdss_mgs")
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=2022)
     ap.add_argument("--config", nargs="+", default=None, metavar="YAML",
