@@ -17,7 +17,7 @@ from photoz_debias.evaluate.catalogue import (
     write_tables,
 )
 from photoz_debias.errors import InputError
-from photoz_debias.evaluate.metrics import METRICS_COLUMNS
+from photoz_debias.evaluate.table import METRICS_COLUMNS
 
 
 def _catalogue(n=5):

@@ -6,12 +6,10 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from photoz_debias.errors import InputError
+from photoz_debias.evaluate.evaluation import appendix_e_table, evaluate_methods
 from photoz_debias.evaluate.metrics import (
-    METRICS_COLUMNS,
-    appendix_e_table,
     binned_metric,
     bootstrap_errors,
-    evaluate_methods,
     mean_redshift_residual,
     mean_residual,
     mean_residual_vs_zphoto,
@@ -24,6 +22,7 @@ from photoz_debias.evaluate.metrics import (
     total_variation,
     wasserstein1,
 )
+from photoz_debias.evaluate.table import METRICS_COLUMNS
 
 # five galaxies with dz = 0.01, 0.02, 0.03, 0.05, 0.10 at various z_spec
 ZS5 = np.array([0.0, 1.0, 0.5, 0.0, 1.0])

@@ -13,7 +13,8 @@ from photoz_debias.model.checkpoint import load_model
 from photoz_debias.errors import InputError
 from photoz_debias.model.inference import predict_densities
 from photoz_debias.model.networks import build_model
-from photoz_debias.model.training import TrainingBatches, TrainSettings, load_training_arrays, train_model
+from photoz_debias.io import load_training_arrays
+from photoz_debias.model.training import TrainingBatches, TrainSettings, train_model
 
 torch.set_num_threads(1)
 

@@ -42,6 +42,45 @@ def read_labels(h5_path) -> pd.DataFrame:
     return df
 
 
+def load_training_arrays(h5_path, split: str = "train", dtype=np.float32) -> dict:
+    """Read one split of a stamps file (docs/architecture.md "Preprocessed stamps").
+
+    Returns a dict with ``x`` ((N, C, 64, 64) images in ``dtype``, or (N, F) ``features``
+    when the file holds a ``features`` dataset instead of ``images``), ``ebv`` (N,) float32,
+    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) int64.  Images are read in
+    chunks so that only the selected split is held in memory.
+    """
+    import h5py
+
+    code = {"train": 0, "test": 1}.get(split)
+    if code is None:
+        raise InputError(f"split={split!r}", field="split", expected="'train' or 'test'")
+    with h5py.File(h5_path, "r") as f:
+        for col in ("split", "ebv", "z_spec", "mag_row", "id"):
+            if col not in f:
+                raise InputError("missing dataset", file=str(h5_path), field=col, expected="the stamps layout of docs/architecture.md")
+        sel = np.flatnonzero(f["split"][:] == code)
+        key = "images" if "images" in f else "features" if "features" in f else None
+        if key is None:
+            raise InputError("missing dataset", file=str(h5_path), field="images", expected="'images' (N, C, 64, 64) or 'features' (N, F)")
+        ds = f[key]
+        x = np.empty((len(sel),) + ds.shape[1:], dtype=dtype)
+        chunk = 4096
+        for s in range(0, len(sel), chunk):
+            rows = sel[s : s + chunk]
+            # read the contiguous span, then pick: h5py point selections are slow
+            block = ds[rows[0] : rows[-1] + 1]
+            x[s : s + len(rows)] = block[rows - rows[0]]
+        out = {
+            "x": x,
+            "ebv": f["ebv"][:][sel].astype(np.float32),
+            "z_spec": f["z_spec"][:][sel].astype(np.float64),
+            "mag_row": f["mag_row"][:][sel].astype(np.int64),
+            "id": f["id"][:][sel].astype(np.int64),
+        }
+    return out
+
+
 def part_mask(labels: pd.DataFrame, part: dict) -> np.ndarray:
     """Galaxies of a debiasing part: its fields and quality flags (None = all)."""
     keep = np.ones(len(labels), dtype=bool)

@@ -17,6 +17,8 @@ SEEDS = config["ensemble"]["seeds"]
 STUDIES = config["studies"]
 STUDY_SEEDS = STUDIES["seeds"]
 STEP3_VARIANTS = ["step3", "step3a"]  # Step 3b has its own rule (train_step3b)
+
+
 def _check_config():
     missing = [d for d in config["run"] if d not in config["datasets"]]
     if missing:

@@ -6,7 +6,7 @@ from _evaluate import evaluate
 
 from photoz_debias.evaluate.catalogue import write_metrics, write_tables
 from photoz_debias.methods import METHODS
-from photoz_debias.evaluate.metrics import appendix_e_table
+from photoz_debias.evaluate.evaluation import appendix_e_table
 
 sm = snakemake  # noqa: F821
 log = start(sm)

@@ -82,21 +82,18 @@ from __future__ import annotations
 
 import logging
 import os
-import zipfile
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from photoz_debias.errors import InputError
+from photoz_debias.data.images import CACHE_BLOCK, FitsReader, NETWORK_SIZE, crop_pad, open_npy, open_npz_member, to_nchw
+from photoz_debias.data.tables import check_ids, non_detections, read_table, resolve_mapping
+
 
 log = logging.getLogger(__name__)
 
-NETWORK_SIZE = 64  # stamp side the networks take (pixels)
-# Galaxies per cache-resident block: array passes over ~1 MB run about twice as fast as
-# passes over a whole 80 MB chunk.
-CACHE_BLOCK = 16
-NON_DETECTION_ABS = 90.0  # |mag| at or above this is a sentinel (99, -99, -9999), not a magnitude
 
 _NPZ_DEFAULTS = {
     "id": "id",
@@ -108,464 +105,6 @@ _NPZ_DEFAULTS = {
     "z_true": "z_true",
     "photoz_survey": "photoz",
 }
-_FLOAT64 = ("z_spec", "z_true")
-_REQUIRED = ("z_spec", "r_mag", "ebv")
-
-
-# ----------------------------------------------------------------------------- tables
-
-
-def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None) -> pd.DataFrame:
-    """Read a label table or catalogue into a DataFrame.
-
-    Parameters
-    ----------
-    path : str
-        CSV, Parquet, FITS (binary table) or whitespace-separated text file.
-    fmt : {'auto', 'csv', 'parquet', 'fits', 'text'}
-        ``auto`` chooses by extension; unknown extensions are read as whitespace text.
-    hdu : int
-        FITS extension holding the table.
-    text_columns : list of str, optional
-        Column names of a text file, overriding its ``#`` header line.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per galaxy, byte strings decoded, a fresh RangeIndex (the file's row numbers).
-    """
-    if fmt == "auto":
-        low = path.lower()
-        if low.endswith(".csv"):
-            fmt = "csv"
-        elif low.endswith((".parquet", ".pq")):
-            fmt = "parquet"
-        elif low.endswith((".fits", ".fit", ".fits.gz", ".fts")):
-            fmt = "fits"
-        else:
-            fmt = "text"
-    if not os.path.exists(path):
-        raise InputError("file not found", file=path, field="table", expected="a readable table")
-    try:
-        if fmt == "csv":
-            df = pd.read_csv(path)
-        elif fmt == "parquet":
-            df = pd.read_parquet(path)
-        elif fmt == "fits":
-            from astropy.table import Table
-
-            t = Table.read(path, hdu=hdu)
-            names = [n for n in t.colnames if len(t[n].shape) <= 1]
-            df = t[names].to_pandas()
-        elif fmt == "text":
-            df = _read_text(path, text_columns)
-        else:
-            raise InputError(f"unknown table format {fmt!r}", file=path, field="table_format",
-                             expected="auto, csv, parquet, fits or text")
-    except InputError:
-        raise
-    except Exception as exc:  # the readers raise many types for a damaged file
-        raise InputError(f"cannot read table ({type(exc).__name__}: {exc})", file=path,
-                         field="table", expected=f"a readable {fmt} table") from exc
-    for c in df.columns:
-        if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], bytes):
-            df[c] = df[c].str.decode("ascii").str.strip()
-    return df.reset_index(drop=True)
-
-
-def _read_text(path, text_columns):
-    with open(path) as f:
-        first = f.readline()
-    body = pd.read_csv(path, sep=r"\s+", comment="#", header=None)
-    if text_columns is not None:
-        names = list(text_columns)
-    elif first.startswith("#"):
-        names = first.lstrip("#").split()
-    else:
-        return pd.read_csv(path, sep=r"\s+")
-    if len(names) != body.shape[1]:
-        raise InputError(
-            f"header names {len(names)} columns but the rows have {body.shape[1]}",
-            file=path, row=0, field="text_columns",
-            expected="text_columns in the config listing every column in order")
-    body.columns = names
-    return body
-
-
-# ----------------------------------------------------------------------------- mapping
-
-
-def _resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: str,
-                     mags_required: bool) -> tuple[pd.DataFrame, dict]:
-    """Standard table from a raw one, following ``columns`` over the layout's defaults."""
-    user = dict(cfg.get("columns") or {})
-    known = {"id", "z_spec", "r_mag", "ebv", "field", "quality", "z_true", "photoz_survey"}
-    known |= {f"mag_{b}" for b in bands} | {f"magerr_{b}" for b in bands}
-    unknown = set(user) - known
-    if unknown:
-        raise InputError(f"unknown column mapping key(s) {sorted(unknown)}", file=file,
-                         field="columns", expected=f"keys among {sorted(known)}")
-    out = pd.DataFrame(index=raw.index)
-    used = {}
-    order = ["id", "z_spec", "ebv", "field", "quality"]
-    order += [f"mag_{b}" for b in bands] + [f"magerr_{b}" for b in bands]
-    order += ["r_mag", "z_true", "photoz_survey"]
-    for name in order:
-        explicit = name in user
-        spec = user[name] if explicit else defaults.get(name, name)
-        if isinstance(spec, dict):
-            if set(spec) != {"constant"}:
-                raise InputError(f"bad mapping {spec!r}", file=file, field=name,
-                                 expected="a column name or {constant: value}")
-            out[name] = spec["constant"]
-            used[name] = spec
-            continue
-        if spec not in raw.columns:
-            if name == "r_mag" and "mag_r" in out:
-                out[name] = out["mag_r"]
-                used[name] = used["mag_r"]
-                continue
-            if explicit or name in _REQUIRED or (mags_required and name.startswith("mag_")):
-                hint = ""
-                if name == "ebv":
-                    hint = ("; E(B-V) is never assumed: map it with columns.ebv, or set "
-                            "columns.ebv: {constant: 0.0} explicitly")
-                raise InputError(f"missing column {spec!r} for {name}{hint}", file=file,
-                                 field=spec, expected=f"one of the columns {list(raw.columns)}")
-            if name in ("field", "quality"):
-                const = "ALL" if name == "field" else "HQ"
-                log.info("%s: no %s column; every galaxy gets %s=%r", file, name, name, const)
-                out[name] = const
-                used[name] = {"constant": const}
-            elif name == "id":
-                out[name] = raw.index.to_numpy(np.int64)
-                used[name] = "row index"
-            continue
-        out[name] = _typed(raw[spec], name, spec, file, raw)
-        used[name] = spec
-    return out, used
-
-
-def _typed(col: pd.Series, name: str, src: str, file: str, raw: pd.DataFrame) -> pd.Series:
-    """A column converted to its standard type; the first unparsable entry is reported."""
-    if name in ("field", "quality"):
-        s = col.astype(str).str.strip()
-        if name == "quality":
-            s = s.str.upper()
-            bad = ~s.isin(["HQ", "LR"])
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(f"quality {s.iloc[i]!r}", file=file, row=int(col.index[i]),
-                                 field=src, expected="HQ or LR")
-        return s
-    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-        num = pd.to_numeric(col, errors="coerce")
-        bad = num.isna() & col.notna() | pd.api.types.is_bool_dtype(col)
-        if bad.any():
-            i = int(np.flatnonzero(np.asarray(bad))[0])
-            raise InputError(f"mistyped value {col.iloc[i]!r} in column of dtype {col.dtype}",
-                             file=file, row=int(col.index[i]), field=src, expected="a number")
-        col = num
-    if name == "id":
-        v = col.to_numpy(np.float64)
-        bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"id {col.iloc[i]!r} is not an integer", file=file,
-                             row=int(col.index[i]), field=src, expected="integer ids")
-        return col.astype(np.int64)
-    return col.astype(np.float64 if name in _FLOAT64 else np.float32)
-
-
-def _check_ids(table: pd.DataFrame, file: str, src):
-    ids = table["id"].to_numpy()
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        first = ids[rows[0]]
-        same = rows[ids[rows] == first]
-        raise InputError(
-            f"duplicate id {first} (rows {', '.join(str(int(table.index[r])) for r in same[:5])});"
-            f" {int(dup.sum())} rows share an id", file=file, row=int(table.index[same[-1]]),
-            gal_id=int(first), field=src, expected="unique ids")
-
-
-def _non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dict) -> np.ndarray:
-    """Boolean keep-mask after the non-detection policy (``error`` raises, ``drop`` drops,
-    ``flag`` keeps the galaxy with the non-detected magnitudes set to NaN)."""
-    if policy not in ("error", "drop", "flag"):
-        raise InputError(f"non_detection {policy!r}", file=file, field="non_detection",
-                         expected="error, drop or flag")
-    bad = np.zeros(len(table), bool)
-    first = None
-    for b in bands:
-        c = f"mag_{b}"
-        if c not in table:
-            continue
-        m = table[c].to_numpy(np.float64)
-        nd = ~np.isfinite(m) | (np.abs(m) >= NON_DETECTION_ABS)
-        if nd.any() and first is None:
-            first = (int(np.flatnonzero(nd)[0]), c)
-        bad |= nd
-    if first is not None and policy == "error":
-        i, c = first
-        raise InputError(
-            f"non-detection {c} = {table[c].iloc[i]} "
-            f"({int(bad.sum())} galaxies have a non-detection)",
-            file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
-            field=used[c] if isinstance(used.get(c), str) else c,
-            expected="finite magnitudes with |m| < 90; or set non_detection: drop (leave such galaxies out) "
-                     "or non_detection: flag (keep them with NaN magnitudes)")
-    if bad.any() and policy == "flag":
-        for b in bands:
-            c = f"mag_{b}"
-            if c in table:
-                m = table[c].to_numpy(np.float64)
-                nd = ~np.isfinite(m) | (np.abs(m) >= NON_DETECTION_ABS)
-                table.loc[nd, c] = np.nan
-        log.info("%s: %d galaxies have a non-detected magnitude, kept with NaN there "
-                 "(non_detection: flag)", file, int(bad.sum()))
-        return np.ones(len(table), bool)
-    if bad.any():
-        log.info("%s: dropped %d galaxies with a non-detection (non_detection: drop)",
-                 file, int(bad.sum()))
-    return ~bad
-
-
-def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns=None) -> None:
-    """Reject galaxies whose labels are unusable.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Standard columns (``id``, ``z_spec``, ``r_mag``, ``ebv``); index = source row.
-    z_range, r_range : (float, float)
-        Closed intervals of valid spectroscopic redshift and dereddened r magnitude (mag).
-        A NaN or negative r is always rejected (the authors replaced it by max(r); we reject).
-    file : str
-        The label file, named in the error.
-    columns : dict, optional
-        Standard name -> source column, to name the source column in the error.
-
-    Raises
-    ------
-    InputError
-        At the first offending galaxy, with its row, id and column.
-    """
-    columns = columns or {}
-    if len(table) == 0:
-        raise InputError("no galaxies", file=file, field="z_spec", expected="at least one galaxy")
-    checks = [("z_spec", z_range, "redshift"), ("r_mag", r_range, "magnitude"),
-              ("ebv", None, "E(B-V)")]
-    for name, rng, what in checks:
-        v = table[name].to_numpy(np.float64)
-        bad = ~np.isfinite(v)
-        expect = "a finite value"
-        if name == "r_mag":
-            bad |= v < 0
-            expect = "a finite, non-negative magnitude"
-        if rng is not None:
-            lo, hi = float(rng[0]), float(rng[1])
-            bad |= (v < lo) | (v > hi)
-            expect += f" in [{lo}, {hi}]"
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            src = columns.get(name, name)
-            raise InputError(f"{what} {name} = {v[i]} ({int(bad.sum())} galaxies fail this check)",
-                             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
-                             field=src if isinstance(src, str) else name, expected=expect)
-
-
-# ----------------------------------------------------------------------------- images
-
-
-class _RowReader:
-    """Rows ``[i0, i1)`` of a C-ordered array stored at a byte offset in a file.
-
-    Reads with ``readinto`` rather than a memory map so that pages already processed are not
-    held as resident memory: the peak RSS stays at one chunk whatever the cube size.
-    """
-
-    def __init__(self, path, offset, dtype, shape, member=None):
-        self.path, self.offset, self.dtype, self.shape = path, offset, np.dtype(dtype), shape
-        self.row_bytes = int(np.prod(shape[1:])) * self.dtype.itemsize
-        self.member = member  # deflated npz member: streamed sequentially
-        self._stream = None
-        self._pos = 0
-
-    def read(self, i0: int, i1: int) -> np.ndarray:
-        out = np.empty((i1 - i0,) + tuple(self.shape[1:]), self.dtype)
-        buf = memoryview(out.reshape(-1).view(np.uint8))
-        if self.member is None:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset + i0 * self.row_bytes)
-                got = f.readinto(buf)
-        else:
-            if self._stream is None or i0 < self._pos:
-                self._open_member()
-            self._skip((i0 - self._pos) * self.row_bytes)
-            got = 0
-            while got < len(buf):
-                n = self._stream.readinto(buf[got:])
-                if not n:
-                    break
-                got += n
-            self._pos = i0 + got // self.row_bytes
-        if got != len(buf):
-            row = i0 + got // self.row_bytes
-            raise InputError(f"file is truncated: galaxy rows {row}..{i1 - 1} missing",
-                             file=self.path, row=row, field="images",
-                             expected=f"{self.shape[0]} complete stamps")
-        return out
-
-    def _open_member(self):
-        if self._stream is not None:
-            self._stream.close()
-            self._zip.close()
-        self._zip = zipfile.ZipFile(self.path)
-        self._stream = self._zip.open(self.member)
-        _npy_header(self._stream, self.path, "images")
-        self._pos = 0
-
-    def _skip(self, nbytes):
-        while nbytes > 0:
-            step = min(nbytes, 1 << 24)
-            got = len(self._stream.read(step))
-            if got == 0:
-                break
-            nbytes -= got
-
-
-def _npy_header(f, file, field):
-    try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=1 << 20)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=1 << 20)
-    except Exception as exc:
-        raise InputError(f"not a readable .npy array ({exc})", file=file, row=0, field=field,
-                         expected="a .npy array") from exc
-    return shape, fortran, dtype
-
-
-def _open_npy(path: str) -> tuple[_RowReader, tuple]:
-    if not os.path.exists(path):
-        raise InputError("file not found", file=path, field="images", expected="a stamp cube")
-    with open(path, "rb") as f:
-        shape, fortran, dtype = _npy_header(f, path, "images")
-        offset = f.tell()
-    size = os.path.getsize(path)
-    reader = _RowReader(path, offset, dtype, shape)
-    _check_complete(path, shape, reader.row_bytes, size - offset, "images")
-    if fortran:
-        raise InputError("Fortran-ordered array", file=path, row=0, field="images",
-                         expected="a C-ordered cube (np.save of a C-contiguous array)")
-    return reader, shape
-
-
-def _check_complete(path, shape, row_bytes, have, field):
-    n = shape[0] if shape else 0
-    if have < n * row_bytes:
-        row = have // row_bytes
-        raise InputError(f"file is truncated: it holds {row} complete stamps of the {n} its "
-                         f"header declares; galaxy rows {row}..{n - 1} missing",
-                         file=path, row=int(row), field=field, expected=f"{n} complete stamps")
-
-
-def _open_npz_member(path: str, key: str) -> tuple[_RowReader, tuple]:
-    member = key + ".npy"
-    try:
-        zf = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise InputError("file not found", file=path, field=key, expected="an .npz archive")
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"corrupt or truncated .npz ({exc}); no galaxy can be read", file=path,
-                         field=key, expected="a complete .npz archive (np.savez)") from exc
-    with zf:
-        if member not in zf.namelist():
-            raise InputError(f"no member {member!r} (members: {zf.namelist()})", file=path,
-                             field=key, expected=f"an array saved as {key}=...")
-        info = zf.getinfo(member)
-        with zf.open(member) as m:
-            shape, fortran, dtype = _npy_header(m, path, key)
-            header_len = m.tell()
-    if fortran:
-        raise InputError("Fortran-ordered array", file=path, row=0, field=key,
-                         expected="a C-ordered cube")
-    row_bytes = int(np.prod(shape[1:])) * np.dtype(dtype).itemsize
-    _check_complete(path, shape, row_bytes, info.file_size - header_len, key)
-    if info.compress_type == zipfile.ZIP_STORED:
-        # The local header's extra field can differ from the central directory's (zip64), so
-        # the data offset is read from the local header itself.
-        with open(path, "rb") as f:
-            f.seek(info.header_offset)
-            local = f.read(30)
-            if len(local) < 30 or local[:4] != b"PK\x03\x04":
-                raise InputError("corrupt .npz member header", file=path, field=key,
-                                 expected="a complete .npz archive")
-            n_name = int.from_bytes(local[26:28], "little")
-            n_extra = int.from_bytes(local[28:30], "little")
-        offset = info.header_offset + 30 + n_name + n_extra + header_len
-        if os.path.getsize(path) < offset + shape[0] * row_bytes:
-            _check_complete(path, shape, row_bytes, os.path.getsize(path) - offset, key)
-        return _RowReader(path, offset, dtype, shape), shape
-    return _RowReader(path, None, dtype, shape, member=member), shape
-
-
-class _FitsReader:
-    def __init__(self, path, hdu):
-        from astropy.io import fits
-
-        if not os.path.exists(path):
-            raise InputError("file not found", file=path, field="images",
-                             expected="a FITS stamp cube")
-        try:
-            self.hdul = fits.open(path, memmap=True)
-            if hdu is None:
-                hdu = next(i for i, h in enumerate(self.hdul)
-                           if h.header.get("NAXIS", 0) == 4)
-            self.hdu = self.hdul[hdu]
-            self.shape = tuple(self.hdu.shape)
-        except StopIteration:
-            raise InputError("no 4-D image HDU", file=path, field="images",
-                             expected="a (N, C, H, W) or (N, H, W, C) cube") from None
-        except Exception as exc:
-            raise InputError(f"cannot read FITS ({type(exc).__name__}: {exc})", file=path,
-                             field="images", expected="a readable FITS cube") from exc
-        self.path = path
-
-    def read(self, i0, i1):
-        try:
-            # .section reads only these rows from disk, unlike .data[i0:i1] on a scaled HDU.
-            return np.asarray(self.hdu.section[i0:i1], dtype=np.float32)
-        except Exception as exc:
-            raise InputError(f"cannot read stamps ({type(exc).__name__}: {exc})",
-                             file=self.path, row=i0, field="images",
-                             expected="a complete FITS cube") from exc
-
-
-def _to_nchw(stamps: np.ndarray, axis_order: str) -> np.ndarray:
-    if axis_order in ("NHWC", "HWC"):
-        return np.moveaxis(stamps, -1, -3)
-    return stamps
-
-
-def _crop_pad(images: np.ndarray, size: int = NETWORK_SIZE) -> np.ndarray:
-    """Centre crop or zero-pad the last two axes to ``size`` pixels."""
-    h, w = images.shape[-2:]
-    if (h, w) == (size, size):
-        return images
-    out = np.zeros(images.shape[:-2] + (size, size), images.dtype)
-    # Crop and pad offsets so that the stamp centre stays at pixel (size // 2, size // 2).
-    sy, dy = max(0, (h - size) // 2), max(0, (size - h) // 2)
-    sx, dx = max(0, (w - size) // 2), max(0, (size - w) // 2)
-    ny, nx = min(h, size), min(w, size)
-    out[..., dy:dy + ny, dx:dx + nx] = images[..., sy:sy + ny, sx:sx + nx]
-    return out
-
-
-# ----------------------------------------------------------------------------- the source
 
 
 class Source:
@@ -637,12 +176,12 @@ class Source:
         if raw.ndim != 4:
             raise InputError(f"stamps of shape {raw.shape[1:]}", file=self.image_file,
                              row=int(src_rows[0]), field="images", expected="3-D stamps")
-        img = _to_nchw(raw, self._axis_order)
+        img = to_nchw(raw, self._axis_order)
         if img.shape[1] != self.n_channels:
             raise InputError(f"{img.shape[1]} bands", file=self.image_file, row=int(src_rows[0]),
                              field="images",
                              expected=f"{self.n_channels} bands ({''.join(self.bands)})")
-        img = _crop_pad(np.ascontiguousarray(img, dtype=np.float32))
+        img = crop_pad(np.ascontiguousarray(img, dtype=np.float32))
         for b0 in range(0, len(img), CACHE_BLOCK):
             block = img[b0:b0 + CACHE_BLOCK]
             if np.isfinite(block).all():
@@ -686,9 +225,9 @@ def _finish_table(raw, cfg, defaults, bands, file, mags_required=False):
     if len(raw) == 0:
         raise InputError("no galaxies (empty table)", file=file, field="z_spec",
                          expected="at least one galaxy")
-    table, used = _resolve_mapping(raw, cfg, defaults, bands, file, mags_required)
-    _check_ids(table, file, used.get("id", "id") if isinstance(used.get("id"), str) else "id")
-    keep = _non_detections(table, bands, cfg.get("non_detection", "error"), file, used)
+    table, used = resolve_mapping(raw, cfg, defaults, bands, file, mags_required)
+    check_ids(table, file, used.get("id", "id") if isinstance(used.get("id"), str) else "id")
+    keep = non_detections(table, bands, cfg.get("non_detection", "error"), file, used)
     return table, used, keep
 
 
@@ -742,7 +281,7 @@ def _open_npz(cfg, base_dir):
     bands = _bands(cfg)
     axis = cfg.get("axis_order", "NHWC")
     cube_key, labels_key = cfg.get("cube_key", "cube"), cfg.get("labels_key", "labels")
-    reader, shape = _open_npz_member(path, cube_key)
+    reader, shape = open_npz_member(path, cube_key)
     try:
         with np.load(path, allow_pickle=False) as z:
             labels = z[labels_key]
@@ -799,10 +338,10 @@ def _open_generic(cfg, base_dir):
         raise InputError("source config lacks pixel_scale_arcsec", file=img_path,
                          field="pixel_scale_arcsec", expected="the pixel scale in arcsec")
     if img_path.lower().endswith((".fits", ".fit", ".fits.gz", ".fts")):
-        reader = _FitsReader(img_path, cfg.get("images_hdu"))
+        reader = FitsReader(img_path, cfg.get("images_hdu"))
         shape = reader.shape
     else:
-        reader, shape = _open_npy(img_path)
+        reader, shape = open_npy(img_path)
     raw = read_table(cat_path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
                      text_columns=cfg.get("text_columns"))
     table, used, keep = _finish_table(raw, cfg, {}, bands, cat_path)
@@ -878,8 +417,8 @@ def _open_per_galaxy(cfg, base_dir):
                 raise InputError(f"stamp of shape {s.shape}", file=f, row=int(r), gal_id=gid,
                                  field="stamp",
                                  expected=f"a square {axis} stamp with {n_ch} bands")
-            s = _to_nchw(s, axis)
-            out[j] = _crop_pad(s.astype(np.float32, copy=False))
+            s = to_nchw(s, axis)
+            out[j] = crop_pad(s.astype(np.float32, copy=False))
         return out
 
     return Source(table=table, bands=bands, pixel_scale=float(cfg["pixel_scale_arcsec"]),
@@ -951,7 +490,7 @@ def _open_catalogue(cfg, base_dir):
     table = pd.concat(tables) if len(tables) > 1 else tables[0]
     split = None
     if len(tables) > 1:
-        _check_ids(table, " + ".join(paths),
+        check_ids(table, " + ".join(paths),
                    used["id"] if isinstance(used.get("id"), str) else "id")
     if all(pair):
         split = np.concatenate(splits)

@@ -19,7 +19,9 @@ import pandas as pd
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.data.ingest import CACHE_BLOCK, Source, validate_labels
+from photoz_debias.data.images import CACHE_BLOCK
+from photoz_debias.data.ingest import Source
+from photoz_debias.data.tables import validate_labels
 
 log = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ import torch
 from photoz_debias.grid import RedshiftGrid
 from photoz_debias.evaluate.metrics import mean_residual, outlier_fraction, sigma_mad
 from photoz_debias.studies import merged_config
-from photoz_debias.model.training import load_training_arrays
+from photoz_debias.io import load_training_arrays
 from photoz_debias.diagnostics.labels import compare_label_variance, label_shift_summary, shift_response
 from photoz_debias.diagnostics.photometry import photometric_check
 from photoz_debias.diagnostics.runs import intervals

@@ -14,8 +14,9 @@ from photoz_debias.diagnostics.runs import interval_means, intervals
 
 def _photo_z_summary(zp: np.ndarray, zs: np.ndarray, threshold: float) -> dict:
     """sigma_MAD, outlier fraction and the Eq. 9 slopes (A, C) of one photometric estimate,
-    fitted like ``metrics.evaluate_methods`` (SDSS bins; plain bin means: no Eq. 6 curves)."""
-    from photoz_debias.evaluate.metrics import DEFAULT_EVAL_CONFIG, eq9_fit_of_curve, mean_residual_vs_zspec
+    fitted like ``evaluation.evaluate_methods`` (SDSS bins; plain bin means: no Eq. 6 curves)."""
+    from photoz_debias.evaluate.evaluation import DEFAULT_EVAL_CONFIG
+    from photoz_debias.evaluate.metrics import eq9_fit_of_curve, mean_residual_vs_zspec
 
     cfg = DEFAULT_EVAL_CONFIG
     curve = mean_residual_vs_zspec(zp, zs, None, cfg["zspec_bins"])

@@ -13,7 +13,7 @@ from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid, activated_outputs
 from photoz_debias.evaluate.metrics import mean_residual, outlier_fraction, sigma_mad
 from photoz_debias.model.networks import MultiChannelUnit, unwrap
-from photoz_debias.model.training import load_training_arrays
+from photoz_debias.io import load_training_arrays
 
 
 def _checkpoint_grid(path, meta: dict, keys=("grid",)) -> RedshiftGrid:
@@ -37,7 +37,7 @@ def diagnose_checkpoint(path, test: dict, outlier_threshold: float = 0.05, batch
     Parameters
     ----------
     path : a model checkpoint (``checkpoint.save_checkpoint``).
-    test : ``training.load_training_arrays(stamps, "test")``.
+    test : ``io.load_training_arrays(stamps, "test")``.
     outlier_threshold : |dz| above this is an outlier (SDSS 0.05, CFHTLS 0.15).
 
     Returns

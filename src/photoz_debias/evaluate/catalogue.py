@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 from photoz_debias.methods import DESCRIPTIONS, METHODS
-from photoz_debias.evaluate.metrics import APPENDIX_E_METRICS, METRICS_COLUMNS
+from photoz_debias.evaluate.evaluation import APPENDIX_E_METRICS
+from photoz_debias.evaluate.table import METRICS_COLUMNS
 
 
 _ESTIMATES = {
@@ -251,7 +252,7 @@ def _format(metric: str, v: float) -> str:
 
 
 def appendix_markdown(appendix_df: pd.DataFrame, outlier_threshold: float | None = None) -> str:
-    """Markdown of :func:`metrics.appendix_e_table` in the layout of Tables E.1-E.3.
+    """Markdown of :func:`evaluation.appendix_e_table` in the layout of Tables E.1-E.3.
 
     ``<dz>`` and ``sigma_MAD`` with 5 decimals, ``eta`` in percent with 2 decimals.
     """
@@ -289,7 +290,7 @@ def write_tables(
 
     Parameters
     ----------
-    appendix_df : output of :func:`photoz_debias.evaluate.metrics.appendix_e_table`.
+    appendix_df : output of :func:`photoz_debias.evaluate.evaluation.appendix_e_table`.
     md_path, csv_path : destinations.
     outlier_threshold : threshold shown in the eta headers (0.05 SDSS, 0.15 CFHTLS).
     """

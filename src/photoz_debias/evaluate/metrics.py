@@ -15,7 +15,7 @@ bin).  :func:`simulated_tv_floor` gives the D_TV of a z_photo sample without mod
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,6 @@ from photoz_debias.errors import InputError
 #: the scale turning a median absolute deviation into a Gaussian standard deviation (Eq. 11)
 MAD_TO_SIGMA = 1.4826
 
-METRICS_COLUMNS = ["method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error"]
 
 
 def _pair(z_phot, z_spec) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +174,7 @@ def wasserstein1(z_phot, z_spec, bins) -> float:
     return float(np.sum(np.abs(np.cumsum(p - q)[:-1]) * np.diff(c)))
 
 
-def _wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least-squares ``y = a x + b``: ``((a, b), (err_a, err_b))``; NaN if < 2 points.
 
     Errors are ``sqrt(diag((X^T W X)^-1))``, correct when ``w`` are inverse variances.
@@ -209,8 +208,8 @@ def piecewise_linear_fit_with_errors(z, dz, z_break: float, weights=None):
     if w.shape != z.shape:
         raise InputError(f"shape {w.shape}", field="weights", expected=f"{z.shape}")
     low = z < z_break
-    (a, b), (ea, eb) = _wls_line(z[low], dz[low], w[low])
-    (c, d), (ec, ed) = _wls_line(z[~low], dz[~low], w[~low])
+    (a, b), (ea, eb) = wls_line(z[low], dz[low], w[low])
+    (c, d), (ec, ed) = wls_line(z[~low], dz[~low], w[~low])
     return (float(a), float(b), float(c), float(d)), (float(ea), float(eb), float(ec), float(ed))
 
 
@@ -505,237 +504,3 @@ def simulated_tv_floor(
         z_sim = zs + (1.0 + zs) * mu + scale * rng.standard_normal(zs.size)
         tv[s] = total_variation(z_sim, zs, tv_bins)
     return float(tv.mean()), (float(tv.std(ddof=1)) if n_sim > 1 else float("nan"))
-
-
-def _sdss_defaults() -> dict:
-    w = 0.4 / 180
-    return {
-        "z_break": 0.15,
-        "outlier_threshold": 0.05,
-        "zspec_bins": np.linspace(0.0, 0.4, 41),
-        "zphoto_bins": np.linspace(0.0, 0.4, 41),
-        "tv_bins": -0.2 + w * np.arange(361),
-        "r_bins": np.linspace(12.5, 18.0, 12),
-        "n_boot": 100,
-        "n_boot_bins": 20,
-        "n_sim": 20,
-        "min_count": 10,
-        "floor_methods": ("baseline",),
-        "seed": 0,
-        "z_col": "z_spec",
-        "r_col": "r_mag",
-    }
-
-
-#: evaluate_methods' configuration defaults (SDSS, Table 1 and Sect. 4.2)
-DEFAULT_EVAL_CONFIG = _sdss_defaults()
-
-#: the global metrics of Appendix E, in the paper's column order
-APPENDIX_E_METRICS = ("mean_residual", "sigma_mad", "outlier_fraction")
-
-
-def _estimate_columns(df: pd.DataFrame, method: str, estimates: Sequence[str]) -> dict[str, str]:
-    cols = {e: f"{method}_{e}" for e in estimates if f"{method}_{e}" in df.columns}
-    if cols:
-        return cols
-    if f"{method}_z" in df.columns:
-        return {"z": f"{method}_z"}
-    if method in df.columns:
-        return {"z": method}
-    return {}
-
-
-def evaluate_methods(
-    catalogue_df: pd.DataFrame,
-    methods: Sequence[str],
-    estimates: Sequence[str] = ("zmode", "zmean", "zmedian"),
-    config: Mapping | None = None,
-    sigma2_sq: Mapping | None = None,
-) -> pd.DataFrame:
-    """All metrics of all methods and point estimates as one tidy table (``metrics.parquet``).
-
-    Columns: ``method, estimate, metric, bin_lo, bin_hi, value, error``; global metrics
-    have NaN bins.  For each method and estimate (catalogue column ``<method>_<estimate>``;
-    a method without such columns is looked up as ``<method>_z`` or ``<method>``, e.g. the
-    peers ``knn`` -> ``knn_z`` and ``survey_photoz``, with estimate ``'z'``):
-
-    Global (error = bootstrap standard deviation, ``n_boot`` resamples):
-      ``n_galaxies``; ``mean_residual`` (<dz>); ``sigma_mad`` (Eq. 11);
-      ``outlier_fraction`` (|dz| > ``outlier_threshold``); ``mean_redshift_residual``
-      (Eq. 12); ``total_variation`` (Eq. 10 on ``tv_bins``); ``wasserstein1`` (Eq. 13 on
-      ``tv_bins``).
-    Eq. 9 fit of the z_spec curve (error = least-squares standard error):
-      ``slope_low`` (A), ``intercept_low`` (B), ``slope_high`` (C), ``intercept_high`` (D).
-    Linear fits of the z_photo curve (weights ``n / RMS^2``, bins with >= ``min_count``):
-      ``slope_zphoto`` over all ``zphoto_bins``; ``slope_zphoto_high`` over bins with
-      ``bin_lo >= z_break`` (the high-z interval).
-    ``tv_floor`` (methods in ``floor_methods``, the Baseline by default): mean and 1-sigma of
-      D_TV of ``n_sim`` simulated samples without mode collapse (:func:`simulated_tv_floor`).
-    Curves (one row per bin): ``mean_residual_zspec`` (weighted, Eq. 6 errors),
-      ``mean_residual_zphoto`` (RMS errors), ``sigma_mad_rmag``, ``wasserstein1_rmag``,
-      ``delta_mean_z_zphoto`` and ``delta_mean_z_rmag`` (Eq. 12 per tomographic / magnitude
-      bin); per-bin errors from ``n_boot_bins`` bootstrap resamples; bins with fewer than
-      ``min_count`` galaxies give NaN.
-
-    Parameters
-    ----------
-    catalogue_df : the catalogue (``z_spec``, ``r_mag`` and the estimate columns).
-    methods : method names, e.g. ``baseline step1 ... step3 step4 knn survey_photoz``.
-    estimates : point estimates to evaluate where present.
-    config : overrides of :data:`DEFAULT_EVAL_CONFIG` (``z_break``, ``outlier_threshold``,
-        ``zspec_bins``, ``zphoto_bins``, ``tv_bins``, ``r_bins``, ``n_boot``, ``n_boot_bins``,
-        ``n_sim``, ``min_count``, ``floor_methods``, ``seed``, ``z_col``, ``r_col``).
-    sigma2_sq : optional mapping ``method`` or ``(method, estimate)`` -> (N,) ``sigma_2^2``
-        per galaxy (Eq. 6 curves measured on the test data, :func:`per_galaxy_sigma2_sq`).
-        Without it the z_spec curve is an unweighted mean with standard errors.
-
-    Returns
-    -------
-    DataFrame with :data:`METRICS_COLUMNS`.
-    """
-    cfg = {**DEFAULT_EVAL_CONFIG, **(config or {})}
-    unknown = set(config or {}) - set(DEFAULT_EVAL_CONFIG)
-    if unknown:
-        raise InputError(
-            f"unknown keys {sorted(unknown)}",
-            field="config",
-            expected=f"keys among {sorted(DEFAULT_EVAL_CONFIG)}",
-        )
-    for col in (cfg["z_col"], cfg["r_col"]):
-        if col not in catalogue_df.columns:
-            raise InputError(
-                f"column {col!r} missing", field=col, expected="a catalogue with z_spec and r_mag"
-            )
-    zs = catalogue_df[cfg["z_col"]].to_numpy(np.float64)
-    r = catalogue_df[cfg["r_col"]].to_numpy(np.float64)
-    thr, zb, seed = cfg["outlier_threshold"], cfg["z_break"], cfg["seed"]
-    tv_bins = np.asarray(cfg["tv_bins"], dtype=np.float64)
-    rows: list[dict] = []
-
-    def add(method, est, metric, value, error=np.nan, lo=np.nan, hi=np.nan):
-        rows.append(
-            dict(
-                method=method,
-                estimate=est,
-                metric=metric,
-                bin_lo=float(lo),
-                bin_hi=float(hi),
-                value=float(value),
-                error=float(error),
-            )
-        )
-
-    def add_curve(method, est, metric, frame):
-        for lo, hi, v, e in frame[["bin_lo", "bin_hi", "value", "error"]].itertuples(index=False):
-            add(method, est, metric, v, e, lo, hi)
-
-    scalar = {
-        "mean_residual": mean_residual,
-        "sigma_mad": sigma_mad,
-        "outlier_fraction": lambda p, s: outlier_fraction(p, s, thr),
-        "mean_redshift_residual": mean_redshift_residual,
-        "total_variation": lambda p, s: total_variation(p, s, tv_bins),
-        "wasserstein1": lambda p, s: wasserstein1(p, s, tv_bins),
-    }
-    found_any = False
-    for method in methods:
-        for est, col in _estimate_columns(catalogue_df, method, estimates).items():
-            found_any = True
-            zp = catalogue_df[col].to_numpy(np.float64)
-            ok = np.isfinite(zp)
-            zp_ok, zs_ok, r_ok = zp[ok], zs[ok], r[ok]
-            add(method, est, "n_galaxies", ok.sum())
-            errs = bootstrap_errors(scalar, zp_ok, zs_ok, n_boot=cfg["n_boot"], seed=seed)
-            for name, fn in scalar.items():
-                add(method, est, name, fn(zp_ok, zs_ok), errs[name])
-
-            s2 = None
-            if sigma2_sq is not None:
-                s2 = sigma2_sq.get((method, est), sigma2_sq.get(method))
-                s2 = None if s2 is None else np.asarray(s2, dtype=np.float64)[ok]
-            curve = mean_residual_vs_zspec(zp_ok, zs_ok, s2, cfg["zspec_bins"])
-            add_curve(method, est, "mean_residual_zspec", curve)
-            (a, b, c, d), (ea, eb, ec, ed) = eq9_fit_of_curve(curve, zb, cfg["min_count"])
-            for name, v, e in (
-                ("slope_low", a, ea),
-                ("intercept_low", b, eb),
-                ("slope_high", c, ec),
-                ("intercept_high", d, ed),
-            ):
-                add(method, est, name, v, e)
-
-            pcurve = mean_residual_vs_zphoto(zp_ok, zs_ok, cfg["zphoto_bins"])
-            add_curve(method, est, "mean_residual_zphoto", pcurve)
-            n = pcurve["n"].to_numpy()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                wp = np.where(n >= cfg["min_count"], n / pcurve["error"].to_numpy() ** 2, 0.0)
-            pc = 0.5 * (pcurve["bin_lo"] + pcurve["bin_hi"]).to_numpy()
-            pv = pcurve["value"].to_numpy()
-            (sa, _), (sea, _) = _wls_line(pc, pv, wp)
-            add(method, est, "slope_zphoto", sa, sea)
-            high = pcurve["bin_lo"].to_numpy() >= zb - 1e-12
-            (sh, _), (seh, _) = _wls_line(pc[high], pv[high], wp[high])
-            add(method, est, "slope_zphoto_high", sh, seh)
-
-            if method in cfg["floor_methods"]:
-                m, s = simulated_tv_floor(
-                    zp_ok, zs_ok, cfg["zspec_bins"], tv_bins, s2, cfg["n_sim"], seed
-                )
-                add(method, est, "tv_floor", m, s)
-
-            nbb, mc = cfg["n_boot_bins"], cfg["min_count"]
-            per_bin = [
-                ("sigma_mad_rmag", sigma_mad, r_ok, cfg["r_bins"]),
-                ("wasserstein1_rmag", scalar["wasserstein1"], r_ok, cfg["r_bins"]),
-                ("delta_mean_z_rmag", mean_redshift_residual, r_ok, cfg["r_bins"]),
-                ("delta_mean_z_zphoto", mean_redshift_residual, zp_ok, cfg["zphoto_bins"]),
-            ]
-            for name, fn, x, bins in per_bin:
-                add_curve(
-                    method, est, name, binned_metric(fn, zp_ok, zs_ok, x, bins, mc, nbb, seed)
-                )
-    if not found_any:
-        raise InputError(
-            f"no estimate column for methods {list(methods)}",
-            field="methods",
-            expected="columns named <method>_<estimate>, <method>_z or <method>",
-        )
-    return pd.DataFrame(rows, columns=METRICS_COLUMNS)
-
-
-def appendix_e_table(
-    metrics_df: pd.DataFrame, estimates: Sequence[str] = ("zmode", "zmean", "zmedian")
-) -> pd.DataFrame:
-    """Tables E.1-E.3: ``<dz>``, ``sigma_MAD`` and ``eta`` per method and point estimate.
-
-    Parameters
-    ----------
-    metrics_df : the tidy table of :func:`evaluate_methods`.
-    estimates : the point estimates, in column order.
-
-    Returns
-    -------
-    DataFrame with a ``method`` column (methods in their order in ``metrics_df``; methods
-    without any of ``estimates``, such as the peers' ``'z'``, are left out) and one
-    column ``<metric>_<estimate>`` per metric of :data:`APPENDIX_E_METRICS` and estimate
-    (``outlier_fraction`` as a fraction, not percent); NaN where a method lacks an estimate.
-    """
-    missing = set(METRICS_COLUMNS) - set(metrics_df.columns)
-    if missing:
-        raise InputError(
-            f"columns {sorted(missing)} missing",
-            field="metrics_df",
-            expected=f"columns {METRICS_COLUMNS}",
-        )
-    g = metrics_df[
-        metrics_df["bin_lo"].isna()
-        & metrics_df["metric"].isin(APPENDIX_E_METRICS)
-        & metrics_df["estimate"].isin(estimates)
-    ]
-    methods = list(dict.fromkeys(g["method"]))
-    out = pd.DataFrame({"method": methods})
-    for est in estimates:
-        for metric in APPENDIX_E_METRICS:
-            sel = g[(g["estimate"] == est) & (g["metric"] == metric)].set_index("method")["value"]
-            out[f"{metric}_{est}"] = [float(sel.get(m, np.nan)) for m in methods]
-    return out

@@ -15,7 +15,8 @@ from photoz_debias.errors import InputError
 from photoz_debias.methods import method_key
 
 
-METRIC_COLUMNS = ("method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error")
+#: the columns of the metrics table, in order
+METRICS_COLUMNS = ["method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error"]
 
 
 def require_columns(df: pd.DataFrame, columns, what: str) -> None:
@@ -33,7 +34,7 @@ def require_columns(df: pd.DataFrame, columns, what: str) -> None:
 
 def check_metrics(metrics: pd.DataFrame, what: str = "metrics", need=()) -> pd.DataFrame:
     """Check the tidy metrics schema and that each metric name in ``need`` occurs."""
-    require_columns(metrics, METRIC_COLUMNS, what)
+    require_columns(metrics, METRICS_COLUMNS, what)
     present = set(metrics["metric"].unique())
     for name in need:
         if name not in present:
