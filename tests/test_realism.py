@@ -109,7 +109,8 @@ def test_colour_spread_at_fixed_redshift():
     # size of the prior pull the paper corrects; the catalogue's measured magnitudes (with
     # their photometric errors) against the MGS model magnitudes (with theirs)
     from photoz_debias.data.synth.realism import colour_scatter
-    from photoz_debias.data.synth.survey import measured_catalogue, survey_parameters
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue
 
     pop = generate_population("sdss_like", 20000, seed=2022)
     pop = measured_catalogue(pop, survey_parameters("sdss_like"), 2022)
@@ -161,7 +162,8 @@ def test_default_config_survey_matches_the_mgs_photometric_scatter(default_surve
     from photoz_debias.evaluate.metrics import sigma_mad
     from photoz_debias.evaluate.peers import knn_photo_z
     from photoz_debias.data.synth.realism import colour_scatter
-    from photoz_debias.data.synth.survey import measured_catalogue, survey_parameters
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue
 
     params, pop = default_survey
     pop = measured_catalogue(pop, survey_parameters("sdss_like", **params), 2022)

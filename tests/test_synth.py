@@ -15,7 +15,7 @@ from photoz_debias.errors import InputError
 from photoz_debias.data.synth import generate_population, generate_survey, survey_parameters
 from photoz_debias.data.synth import render
 from photoz_debias.data.synth.population import igm_transmission
-from photoz_debias.data.synth.survey import extinction
+from photoz_debias.data.synth.parameters import extinction
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -180,7 +180,8 @@ def test_cfhtls_fields_and_quality(cfhtls_pop):
 
 
 def test_catalogue_magnitudes_are_measured_with_depth_limited_errors():
-    from photoz_debias.data.synth.survey import measured_catalogue, population_for, survey_parameters
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue, population_for
 
     p = survey_parameters("cfhtls_like")
     df = population_for(p, 400, 5)
@@ -202,7 +203,8 @@ def test_catalogue_magnitudes_do_not_depend_on_the_hash_seed():
 
     code = (
         "import hashlib\n"
-        "from photoz_debias.data.synth.survey import measured_catalogue, population_for, survey_parameters\n"
+        "from photoz_debias.data.synth.parameters import survey_parameters\n"
+        "from photoz_debias.data.synth.survey import measured_catalogue, population_for\n"
         "p = survey_parameters('sdss_like')\n"
         "df = measured_catalogue(population_for(p, 200, 3), p, 3)\n"
         "cols = sorted(c for c in df if c.startswith(('mag_', 'petro_')))\n"
