@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from photoz_debias.debias.steps import densities_from_heads
+from photoz_debias.debias.steps import densities_from_heads, rows_of_ids
 from photoz_debias.evaluate.estimates import ensemble_density, point_estimates
 
 ESTIMATES = ("zmode", "zmean", "zmedian", "zerr")
@@ -31,3 +31,23 @@ def estimates_table(method: str, p: np.ndarray, centres: np.ndarray) -> pd.DataF
 
 def average(densities: list[np.ndarray]) -> np.ndarray:
     return ensemble_density(densities).astype(np.float32)
+
+
+def seed_test_densities(baseline_h5, step1_pt, representations_h5, heads, test_ids: np.ndarray,
+                        test_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """One seed's densities of the test galaxies ``test_ids``: Baseline's (read from its
+    ``baseline_test.h5``), Step 1's, and those of the heads files ``heads`` (method -> path)
+    on Step 1's cached representations (rows ``test_rows`` of the test split)."""
+    import h5py
+
+    from photoz_debias.io import load_heads, load_step1_heads, read_representations
+
+    with h5py.File(baseline_h5, "r") as f:
+        out = {"baseline": f["p"][:][rows_of_ids(f["id"][:], test_ids)]}
+    h1 = load_step1_heads(step1_pt)
+    reps = read_representations(representations_h5, "test", test_rows)
+    out["step1"] = step_densities(reps, h1, None)
+    for m, path in heads.items():
+        w, b, _ = load_heads(path)
+        out[m] = step_densities(reps, h1, (w, b))
+    return out

@@ -46,12 +46,10 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
     catalogue's columns (the workflow's ``metrics.parquet`` values). Claim 4 needs Step 4,
     which calibrates the ensemble only, so it is not per model.
     """
-    import h5py
-
     from photoz_debias.debias.steps import rows_of_ids
-    from photoz_debias.debias.ensemble import average, estimates_table, step_densities
+    from photoz_debias.debias.ensemble import average, estimates_table, seed_test_densities
     from photoz_debias.evaluate.evaluation import evaluate_catalogue
-    from photoz_debias.io import load_heads, load_step1_heads, read_labels, read_representations
+    from photoz_debias.io import read_labels
 
     ds, cat = finished_part(config, dataset, part, root)
     grid, ext = grids_from_config(ds["grid"])
@@ -62,15 +60,13 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
         sd = seed_dir(dataset, ds["net"], seed, root)
         curves = pd.read_parquet(sd / part / "error_curves.parquet")
         all_curves.append(curves)
-        with h5py.File(sd / "baseline_test.h5", "r") as f:
-            p_base = f["p"][:][rows_of_ids(f["id"][:], cat["id"].to_numpy())]
-        h1 = load_step1_heads(sd / "step1.pt")
-        reps = read_representations(sd / "representations.h5", "test", test_rows)
-        cols = estimates_table("baseline", average([p_base]), grid.centres)
+        heads = {m: sd / part / f"{m}.pt" for m in SEED_METHODS[1:]}
+        dens = seed_test_densities(sd / "baseline_test.h5", sd / "step1.pt", sd / "representations.h5",
+                                   heads, cat["id"].to_numpy(), test_rows)
+        cols = estimates_table("baseline", average([dens["baseline"]]), grid.centres)
         for m in SEED_METHODS[1:]:
-            w, b, _ = load_heads(sd / part / f"{m}.pt")
             centres = ext.centres if m.startswith("step3") else grid.centres
-            est = estimates_table(m, average([step_densities(reps, h1, (w, b))]), centres)
+            est = estimates_table(m, average([dens[m]]), centres)
             cols = pd.concat([cols, est], axis=1)
         one = cat.assign(**{c: cols[c].to_numpy() for c in cols.columns})
         metrics = evaluate_catalogue(one, list(SEED_METHODS), ds["grid"], ds["parts"][part],
