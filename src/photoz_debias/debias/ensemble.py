@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.debias.steps import densities_from_heads, rows_of_ids
-from photoz_debias.evaluate.estimates import ensemble_density, point_estimates
+from photoz_debias.debias.estimates import ensemble_density, point_estimates
 
 ESTIMATES = ("zmode", "zmean", "zmedian", "zerr")
 

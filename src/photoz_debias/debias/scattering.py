@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.errors import InputError
-from photoz_debias.evaluate.table import require_columns
+from photoz_debias.errors import require_columns
 from photoz_debias.grid import RedshiftGrid, activated_outputs
 
 

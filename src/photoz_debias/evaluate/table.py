@@ -11,25 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from photoz_debias.errors import InputError
+from photoz_debias.errors import InputError, require_columns
 from photoz_debias.methods import method_key
 
 
 #: the columns of the metrics table, in order
 METRICS_COLUMNS = ["method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error"]
-
-
-def require_columns(df: pd.DataFrame, columns, what: str) -> None:
-    """Raise :class:`InputError` naming the first missing column of ``df``."""
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{what} lacks column(s) {missing}",
-            field=missing[0],
-            expected=f"columns {list(columns)}",
-        )
 
 
 def check_metrics(metrics: pd.DataFrame, what: str = "metrics", need=()) -> pd.DataFrame:

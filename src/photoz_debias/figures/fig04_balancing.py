@@ -15,7 +15,7 @@ from matplotlib.colors import LogNorm
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
-from photoz_debias.evaluate.table import require_columns
+from photoz_debias.errors import require_columns
 from photoz_debias.figures.style import LABEL_R, LABEL_ZSPEC, new_figure, save_figure, style_context
 
 

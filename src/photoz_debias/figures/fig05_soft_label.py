@@ -21,7 +21,7 @@ import pandas as pd
 from photoz_debias.grid import RedshiftGrid
 
 from photoz_debias.debias.scattering import output_density
-from photoz_debias.evaluate.table import require_columns
+from photoz_debias.errors import require_columns
 from photoz_debias.figures.style import LABEL_ZSPEC, new_figure, save_figure, style_context
 
 LABEL_COLUMNS = ("id", "output", "z0", "z_bar", "z_star", "sigma1", "var")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 
-from photoz_debias.evaluate.table import require_columns
+from photoz_debias.errors import require_columns
 from photoz_debias.figures.style import LABEL_ZPHOTO, LABEL_ZSPEC, method_label, new_figure, save_figure, style_context
 
 

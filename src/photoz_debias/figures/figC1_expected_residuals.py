@@ -21,7 +21,7 @@ import pandas as pd
 
 from photoz_debias.grid import RedshiftGrid
 from photoz_debias.debias.scattering import expected_residuals
-from photoz_debias.evaluate.table import require_columns
+from photoz_debias.errors import require_columns
 from photoz_debias.figures.style import LABEL_DZ, LABEL_ZSPEC, new_figure, save_figure, style_context, zero_line
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.methods import method_key
-from photoz_debias.evaluate.table import get_curve, require_columns
+from photoz_debias.evaluate.table import get_curve
+from photoz_debias.errors import require_columns
 from photoz_debias.figures.style import LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, curve_range, method_color, method_label, new_figure, plot_curve, robust_ylim, save_figure, style_context, zero_line
 
 PARAM_LABELS = {
