@@ -65,9 +65,11 @@ def get_curve(metrics: pd.DataFrame, method: str, metric: str, estimate: str | N
 
 
 def get_scalar(metrics: pd.DataFrame, method: str, metric: str, estimate: str | None = "zmode"):
-    """A global metric as ``(value, error)``; ``(nan, nan)`` when absent."""
+    """A global metric as ``(value, error)``; ``(nan, nan)`` when absent.  A table without
+    bin columns (global metrics only, as the claims read) is taken whole."""
     m = _select(metrics, method, metric, estimate)
-    m = m[~np.isfinite(m["bin_lo"].to_numpy(float))]
+    if "bin_lo" in m:
+        m = m[~np.isfinite(m["bin_lo"].to_numpy(float))]
     if m.empty:
         return np.nan, np.nan
     return float(m["value"].iloc[0]), float(m["error"].iloc[0])
