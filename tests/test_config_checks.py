@@ -15,8 +15,8 @@ from snakemake.utils import update_config
 from photoz_debias.config_checks import SOURCE_KEYS, ConfigError, check_config, check_keys
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import write_preprocessed
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())

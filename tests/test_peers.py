@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from photoz_debias.errors import InputError
-from photoz_debias.peers import knn_photo_z, photometric_features
+from photoz_debias.evaluate.peers import knn_photo_z, photometric_features
 
 
 def _toy(n, seed):
@@ -62,7 +62,7 @@ def test_bad_input():
 
 
 def test_fill_non_detections_uses_the_faintest_detection_of_the_reference():
-    from photoz_debias.peers import fill_non_detections
+    from photoz_debias.evaluate.peers import fill_non_detections
 
     train = np.array([[20.0, 18.0], [22.5, 19.0], [np.nan, 18.5]])
     test = np.array([[np.nan, 17.0], [21.0, np.nan]])
@@ -72,7 +72,7 @@ def test_fill_non_detections_uses_the_faintest_detection_of_the_reference():
 
 
 def test_peer_uses_the_bands_the_data_have():
-    from photoz_debias.peers import peer_magnitude_columns
+    from photoz_debias.evaluate.peers import peer_magnitude_columns
 
     cols = ["id", "z_spec", "mag_g", "mag_r", "mag_i", "mag_z", "mag_row"]
     assert peer_magnitude_columns("griz", cols) == ["mag_g", "mag_r", "mag_i", "mag_z"]
@@ -88,10 +88,10 @@ def test_knn_peer_on_a_stamps_file_without_u(tmp_path, bands):
     import pandas as pd
 
     from photoz_debias.grid import MagnitudeRows
-    from photoz_debias.ingest import open_source
+    from photoz_debias.data.ingest import open_source
     from photoz_debias.io import file_bands, read_labels
-    from photoz_debias.peers import peer_magnitude_columns
-    from photoz_debias.preprocess import write_preprocessed
+    from photoz_debias.evaluate.peers import peer_magnitude_columns
+    from photoz_debias.data.preprocess import write_preprocessed
 
     mags, z = _toy(3000, 4)
     ugrizy = np.concatenate([mags, mags[:, 4:] - 0.1], axis=1)

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias import augment as aug
-from photoz_debias.checkpoint import load_model
+from photoz_debias.model import augment as aug
+from photoz_debias.model.checkpoint import load_model
 from photoz_debias.errors import InputError
-from photoz_debias.inference import predict_densities
-from photoz_debias.networks import build_model
-from photoz_debias.training import TrainingBatches, TrainSettings, load_training_arrays, train_model
+from photoz_debias.model.inference import predict_densities
+from photoz_debias.model.networks import build_model
+from photoz_debias.io import load_training_arrays
+from photoz_debias.model.training import TrainingBatches, TrainSettings, train_model
 
 torch.set_num_threads(1)
 
@@ -236,7 +237,7 @@ def test_load_training_arrays_reads_the_split(tmp_path):
 
 
 def test_compile_for_follows_device_and_run_length():
-    from photoz_debias.training import COMPILE_MIN_ITERATIONS, compile_for
+    from photoz_debias.model.training import COMPILE_MIN_ITERATIONS, compile_for
 
     long, short = COMPILE_MIN_ITERATIONS, COMPILE_MIN_ITERATIONS - 1
     assert compile_for("auto", "cuda", long) and compile_for(None, torch.device("cuda:1"), long)
@@ -249,7 +250,7 @@ def test_compile_for_follows_device_and_run_length():
 
 
 def test_cpu_fast_switch():
-    from photoz_debias.training import cpu_fast_for
+    from photoz_debias.model.training import cpu_fast_for
 
     assert not cpu_fast_for(None) and not cpu_fast_for("") and not cpu_fast_for("auto")  # off by default
     assert cpu_fast_for("1") and cpu_fast_for("On") and not cpu_fast_for("0")

@@ -9,7 +9,7 @@ what is wrong and what was expected, as :class:`ConfigError`.
 Keys: an object of the schema that lists its ``properties`` takes no other keys; a map
 (``additionalProperties: {...}``: datasets, parts, resources, test samples) takes any name
 and checks its values.  A dataset's ``source`` takes the keys its layout reads
-(:data:`SOURCE_KEYS`, from :mod:`photoz_debias.ingest`).
+(:data:`SOURCE_KEYS`, from :mod:`photoz_debias.data.ingest`).
 
 This module imports neither torch nor the readers: the Snakefile imports it at parse time.
 """
@@ -21,12 +21,12 @@ import math
 
 from .errors import InputError
 
-# The keys each layout's reader takes (photoz_debias.ingest.open_source and the layout's
+# The keys each layout's reader takes (photoz_debias.data.ingest.open_source and the layout's
 # _open_* function), and the ones it cannot do without.
 _TABLE_KEYS = {"table_format", "table_hdu", "text_columns"}
 _COMMON_KEYS = {"layout", "bands", "columns", "non_detection"}
 SOURCE_KEYS = {
-    # the raw folder of photoz_debias.synth, read as npz (sdss_like) or generic (cfhtls_like)
+    # the raw folder of photoz_debias.data.synth, read as npz (sdss_like) or generic (cfhtls_like)
     "synthetic": {"layout", "survey", "n_galaxies", "seed", "params", "columns"},
     "npz": _COMMON_KEYS | {"path", "cube_key", "labels_key", "axis_order", "stamp_size",
                            "pixel_scale_arcsec"},
@@ -329,7 +329,7 @@ def _survey_problems(src: dict, path: str) -> list:
     """A synthetic source's survey parameters, as the generator will build them."""
     if src.get("layout") != "synthetic" or "survey" not in src:
         return []
-    from .synth.survey import survey_parameters
+    from .data.synth.survey import survey_parameters
 
     try:
         survey_parameters(src["survey"], **(src.get("params") or {}))

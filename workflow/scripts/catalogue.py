@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 from _common import start
 
-from photoz_debias.catalogue import catalogue_columns, write_catalogue
-from photoz_debias.ensemble import METHODS
+from photoz_debias.evaluate.catalogue import catalogue_columns, write_catalogue
+from photoz_debias.methods import METHODS
 from photoz_debias.io import file_bands, part_mask, read_labels
-from photoz_debias.peers import fill_non_detections, knn_photo_z, peer_magnitude_columns
+from photoz_debias.evaluate.peers import fill_non_detections, knn_photo_z, peer_magnitude_columns
 
 sm = snakemake  # noqa: F821
 log = start(sm)

@@ -11,9 +11,10 @@ import sys
 from _common import compile_setting, cpu_fast_setting, device, start
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
-from photoz_debias.networks import build_model
+from photoz_debias.model.networks import build_model
 from photoz_debias.studies import study_training_set
-from photoz_debias.training import TrainSettings, compile_for, cpu_fast_for, load_training_arrays, train_model
+from photoz_debias.io import load_training_arrays
+from photoz_debias.model.training import TrainSettings, compile_for, cpu_fast_for, train_model
 
 sm = snakemake  # noqa: F821
 log = start(sm)

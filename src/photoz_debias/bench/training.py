@@ -30,8 +30,8 @@ import time
 import numpy as np
 import torch
 
-from ..networks import build_model
-from ..training import TrainingBatches, TrainSettings, TrainStep, resolve_device
+from photoz_debias.model.networks import build_model
+from photoz_debias.model.training import TrainingBatches, TrainSettings, TrainStep, resolve_device
 
 
 def flops_per_training_image(model, n_bands: int, n_outputs: int, n_bins: int) -> float:

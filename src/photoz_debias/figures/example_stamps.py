@@ -16,7 +16,7 @@ from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 from photoz_debias.io import file_bands
 
-from .style import merge_style, new_figure, style_context
+from photoz_debias.figures.style import merge_style, new_figure, style_context
 
 
 def pick_galaxies(z_spec: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
