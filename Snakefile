@@ -1,7 +1,12 @@
 # Lin et al. 2022 (A&A 662, A36): CNN photometric redshifts from galaxy images and the four
 # steps that remove their redshift-dependent biases and mode collapse.
 # README.md is the manual; docs/architecture.md maps the rules to the package.
+import os
+
+import yaml
 from snakemake.utils import min_version, validate
+
+from photoz_debias.config_checks import check_config, check_keys
 
 min_version("9.0")
 
@@ -9,7 +14,13 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, schema="workflow/schemas/config.schema.yaml")
+# A bad config stops here, before any job (a dry run included): unknown keys first, with
+# their paths and a "did you mean", then the schema's types, then the values it cannot check.
+SCHEMA = "workflow/schemas/config.schema.yaml"
+with open(os.path.join(workflow.basedir, SCHEMA)) as f:
+    check_keys(config, yaml.safe_load(f))
+validate(config, schema=SCHEMA)
+check_config(config)
 
 
 report: "workflow/report/workflow.rst"

@@ -7,8 +7,8 @@ import pytest
 
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import write_preprocessed
 
 N = 8
 

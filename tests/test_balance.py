@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from photoz_debias.balance import balanced_subset, downsample
-from photoz_debias.debias import select_subset
+from photoz_debias.debias.balance import balanced_subset, downsample
+from photoz_debias.debias.steps import select_subset
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
@@ -98,7 +98,7 @@ def test_select_subset_table():
 
 
 def test_cell_occupancy_by_hand():
-    from photoz_debias.balance import cell_occupancy
+    from photoz_debias.debias.balance import cell_occupancy
 
     # cells (0, 0) x3, (0, 1) x1, (2, 0) x5; threshold 2
     z_bin = np.array([0, 0, 0, 0, 2, 2, 2, 2, 2])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from photoz_debias.calibrate import (
+from photoz_debias.debias.calibrate import (
     biased_test_sample,
     calibrate_photo_z,
     cell_edges,

@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from photoz_debias import catalogue
-from photoz_debias.catalogue import (
+from photoz_debias.evaluate import catalogue
+from photoz_debias.evaluate.catalogue import (
     METHODS,
     catalogue_columns,
     read_column_docs,
@@ -17,7 +17,7 @@ from photoz_debias.catalogue import (
     write_tables,
 )
 from photoz_debias.errors import InputError
-from photoz_debias.metrics import METRICS_COLUMNS
+from photoz_debias.evaluate.table import METRICS_COLUMNS
 
 
 def _catalogue(n=5):

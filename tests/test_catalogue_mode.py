@@ -18,8 +18,8 @@ import yaml
 
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import write_preprocessed
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "mgs-catalogue.yaml"
@@ -214,7 +214,7 @@ def test_mgs_catalogue_workflow_end_to_end(tmp_path):
 
 
 def test_report_table_formats_the_metrics_it_is_given():
-    from photoz_debias.report_tables import summary_table
+    from photoz_debias.evaluate.report_tables import summary_table
 
     nan = float("nan")
     rows = [("baseline", "zmode", "sigma_mad", nan, 0.0128, 0.0002),
@@ -235,9 +235,9 @@ def test_report_table_formats_the_metrics_it_is_given():
 
 def test_steps_2_and_3_take_representations_without_views():
     """Catalogue representations are (N, D): no dihedral views, so no view draw."""
-    from photoz_debias.debias import step2, step3
+    from photoz_debias.debias.steps import step2, step3
     from photoz_debias.grid import RedshiftGrid
-    from photoz_debias.heads import HeadSettings, init_heads, train_heads
+    from photoz_debias.debias.heads import HeadSettings, init_heads, train_heads
 
     rng = np.random.default_rng(0)
     n, d, m = 40, 6, 2

@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from photoz_debias.claims import claim_margin, paper_claims, to_markdown
+from photoz_debias.evaluate.claims import claim_margin, paper_claims, to_markdown
 
 
 def metrics(cb, c3, tb, t3, s3, s4):

@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias import augment as aug
-from photoz_debias.augment import DIHEDRAL_VIEW_PROBS
-from photoz_debias.checkpoint import load_model
+from photoz_debias.model import augment as aug
+from photoz_debias.model.augment import DIHEDRAL_VIEW_PROBS
+from photoz_debias.model.checkpoint import load_model
 from photoz_debias.grid import activated_outputs
-from photoz_debias.heads import HeadSettings, head_densities, init_heads, train_heads
-from photoz_debias.inference import compute_representations, predict_densities
-from photoz_debias.networks import build_model
-from photoz_debias.training import TrainSettings, TrainStep, TrainingBatches, train_model
+from photoz_debias.debias.heads import HeadSettings, head_densities, init_heads, train_heads
+from photoz_debias.model.inference import compute_representations, predict_densities
+from photoz_debias.model.networks import build_model
+from photoz_debias.model.training import TrainSettings, TrainStep, TrainingBatches, train_model
 
 DEVICE = os.environ.get("PHOTOZ_TEST_DEVICE", "cuda")
 pytestmark = pytest.mark.skipif(

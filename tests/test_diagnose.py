@@ -1,26 +1,18 @@
-"""photoz_debias.diagnose: test-set accuracy of a checkpoint, against hand computations."""
+"""photoz_debias.diagnostics: test-set accuracy of a checkpoint, against hand computations."""
 
 import numpy as np
 import pytest
 import torch
 
-from photoz_debias.checkpoint import save_checkpoint
+from photoz_debias.model.checkpoint import save_checkpoint
 import pandas as pd
 
-from photoz_debias.diagnose import (
-    diagnose_checkpoint,
-    compare_label_variance,
-    diagnose_representation,
-    effective_rank,
-    label_shift_summary,
-    main,
-    shift_response,
-    step1_outputs_sweep,
-    variance_summary,
-)
+from photoz_debias.diagnostics.__main__ import main
+from photoz_debias.diagnostics.labels import compare_label_variance, label_shift_summary, shift_response, variance_summary
+from photoz_debias.diagnostics.trunk import diagnose_checkpoint, diagnose_representation, effective_rank, step1_outputs_sweep
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
-from photoz_debias.networks import build_model
+from photoz_debias.model.networks import build_model
 
 GRID = {"z_min": 0.0, "z_max": 0.4, "n_bins": 8}
 
@@ -86,7 +78,7 @@ def test_checkpoint_without_grid_is_refused(tmp_path):
 def test_cli_prints_a_table(tmp_path, capsys, monkeypatch):
     path = tmp_path / "b.pt"
     save_checkpoint(path, _constant_model("single", 2), {"grid": GRID, "iterations": 3})
-    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays", lambda *a, **k: _test_set())
+    monkeypatch.setattr("photoz_debias.diagnostics.__main__.load_training_arrays", lambda *a, **k: _test_set())
     assert main(["checkpoints", "stamps.h5", str(path)]) == 0
     out = capsys.readouterr().out
     assert "| sigma_MAD |" in out and f"| {path} | single | 3 |" in out
@@ -197,7 +189,7 @@ def test_representation_of_a_checkpoint_runs_its_trunk(tmp_path, monkeypatch):
     model = _constant_model("single", 1)
     save_checkpoint(path, model, {"grid": GRID})
     data = {"train": _test_set(60, seed=1), "test": _test_set(30, seed=2)}
-    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays",
+    monkeypatch.setattr("photoz_debias.diagnostics.trunk.load_training_arrays",
                         lambda stamps, split: data[split])
     d = diagnose_representation("stamps.h5", path, str(path))
     with torch.no_grad():
@@ -220,17 +212,17 @@ def test_outputs_sweep_recuts_the_rows_and_retrains(tmp_path, monkeypatch):
                 "mag_row": np.zeros(len(x[sl]), np.int64), "id": ids[sl]}
 
     data = {"train": split(slice(0, n_tr)), "test": split(slice(n_tr, None))}
-    monkeypatch.setattr("photoz_debias.diagnose.load_training_arrays", lambda stamps, split: data[split])
+    monkeypatch.setattr("photoz_debias.diagnostics.trunk.load_training_arrays", lambda stamps, split: data[split])
     monkeypatch.setattr("photoz_debias.io.read_labels",
                         lambda stamps: pd.DataFrame({"id": ids, "r_mag": r_mag}))
     seen = []
-    real = __import__("photoz_debias.training", fromlist=["train_model"]).train_model
+    real = __import__("photoz_debias.model.training", fromlist=["train_model"]).train_model
 
     def spy(model, x_, ebv, z_bin, mag_row, n_outputs, settings, **kw):
         seen.append((n_outputs, int(mag_row.max()), settings.iterations))
         return real(model, x_, ebv, z_bin, mag_row, n_outputs, settings, **kw)
 
-    monkeypatch.setattr("photoz_debias.training.train_model", spy)
+    monkeypatch.setattr("photoz_debias.model.training.train_model", spy)
     path = tmp_path / "s1.pt"
     meta = {"grid": GRID, "rows": {"r_min": 16.0, "n_rows": 3, "row_width": 1.0}, "net": "mlp",
             "iterations": 30, "batch_size": 8, "lr": 1e-2, "lr_drop_factor": 5.0, "seed": 0}
@@ -286,7 +278,7 @@ def _metrics_rows(values):
 
 
 def test_claims_of_one_model_by_hand():
-    from photoz_debias.diagnose import claims_of_model
+    from photoz_debias.diagnostics.seeds import claims_of_model
 
     m = _metrics_rows({
         ("baseline", "slope_high"): (-0.10, 0.02), ("step3", "slope_high"): (0.03, 0.01),
@@ -305,7 +297,7 @@ def test_claims_of_one_model_by_hand():
 
 
 def test_seed_scatter_names_a_missing_run(tmp_path):
-    from photoz_debias.diagnose import seed_scatter
+    from photoz_debias.diagnostics.seeds import seed_scatter
 
     cfg = {"datasets": {"sdss": {"parts": {"all": {}}, "net": "netcpu",
                                  "grid": {"z_min": 0, "z_max": 0.4, "n_bins": 8, "extend_left": 4,
@@ -319,18 +311,18 @@ def test_seed_scatter_names_a_missing_run(tmp_path):
 
 
 def test_interval_means_by_hand():
-    from photoz_debias.diagnose import _interval_means
+    from photoz_debias.diagnostics.runs import interval_means
 
     z = np.array([0.01, 0.02, 0.06, 0.2, -0.1])
     v = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
-    got = _interval_means(z, v, np.array([0.0, 0.05, 0.1]))
+    got = interval_means(z, v, np.array([0.0, 0.05, 0.1]))
     np.testing.assert_allclose(got, [2.0, 5.0])  # 0.2 and -0.1 fall outside
-    got = _interval_means(z, v, np.array([0.0, 0.05, 0.1, 0.15]))
+    got = interval_means(z, v, np.array([0.0, 0.05, 0.1, 0.15]))
     assert np.isnan(got[2])
 
 
 def test_colour_scatter_by_hand():
-    from photoz_debias.synth.realism import colour_scatter
+    from photoz_debias.data.synth.realism import colour_scatter
 
     # g - r = 0.0, 0.1, 0.4 at z < 0.1: median 0.1, |dev| 0.1, 0, 0.3 -> MAD 0.1
     df = pd.DataFrame({"z": [0.02, 0.05, 0.08, 0.15],

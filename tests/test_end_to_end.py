@@ -73,7 +73,7 @@ def test_metrics_and_tables(tiny_run):
 def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch):
     # diagnose seeds: every seed's Baseline and Steps 2-3 alone, then the ensemble, whose
     # numbers must be the workflow's own metrics
-    from photoz_debias.diagnose import seed_scatter
+    from photoz_debias.diagnostics.seeds import seed_scatter
 
     monkeypatch.chdir(tiny_run)
     t = seed_scatter(yaml.safe_load(TINY.read_text()), "sdss", "all")
@@ -92,7 +92,7 @@ def test_seed_scatter_rebuilds_each_model_and_the_ensemble(tiny_run, monkeypatch
 
 def test_scattering_check_compares_step2_with_eq8s_model(tiny_run, monkeypatch):
     # diagnose scattering: per z_spec interval, Step 2 on each seed's subset against Eq. C.1
-    from photoz_debias.diagnose import scattering_check
+    from photoz_debias.diagnostics.scattering import scattering_check
 
     monkeypatch.chdir(tiny_run)
     cfg = yaml.safe_load(TINY.read_text())
@@ -111,7 +111,7 @@ def test_scattering_check_compares_step2_with_eq8s_model(tiny_run, monkeypatch):
 
 
 def test_photometric_check_runs_the_same_knn_on_real_and_synthetic(tiny_run, monkeypatch):
-    from photoz_debias.diagnose import photometric_check
+    from photoz_debias.diagnostics.photometry import photometric_check
     from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
     mgs = ROOT / "resources" / "mlz_sdss_mgs"
@@ -158,9 +158,10 @@ def test_iterations_study_uses_the_saved_checkpoints(tiny_run):
     assert not np.allclose(ens["step3_zmean"], ref["step3_zmean"])  # 2 seeds vs 1
 
 
-def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
+def rerun_with(tiny_run, tmp_path, change):
+    """The rules a dry run would schedule on the finished tiny run after ``change(cfg)``."""
     cfg = yaml.safe_load(TINY.read_text())
-    cfg["figures"]["dpi"] = cfg["figures"]["dpi"] + 10
+    change(cfg)
     changed = tmp_path / "changed.yaml"
     # keep the key order: Snakemake compares params by their repr
     changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -174,7 +175,31 @@ def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
     counts.pop("total", None)
     counts.pop("all", None)
     assert counts, res.stdout[-2000:]
-    assert all(rule.startswith("plot_") for rule in counts), counts
+    return set(counts)
+
+
+def test_changing_a_figure_option_reruns_only_figures(tiny_run, tmp_path):
+    def change(cfg):
+        cfg["figures"]["dpi"] = cfg["figures"]["dpi"] + 10
+
+    rules = rerun_with(tiny_run, tmp_path, change)
+    assert all(rule.startswith("plot_") for rule in rules), rules
+
+
+def test_changing_an_evaluation_setting_reruns_only_evaluation(tiny_run, tmp_path):
+    # outlier_threshold sits beside the balancing settings in a part's config, but only
+    # the metrics and the figures that draw it read it
+    def change(cfg):
+        part = cfg["datasets"]["sdss"]["parts"]["all"]
+        part["outlier_threshold"] = part["outlier_threshold"] * 2
+
+    rules = rerun_with(tiny_run, tmp_path, change)
+    assert "metrics" in rules, rules
+    upstream = {r for r in rules if r.startswith(("train_", "select_balanced_subset", "fit_soft_labels",
+                                                  "measure_label_variance", "represent", "predict_",
+                                                  "ensemble", "catalogue", "calibrate_", "preprocess",
+                                                  "generate_", "deplete_"))}
+    assert not upstream, rules
 
 
 def test_report_builds(tiny_run):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from photoz_debias import estimates
+from photoz_debias.debias import estimates
 from photoz_debias.errors import InputError
-from photoz_debias.estimates import bin_edges_from_centres, ensemble_density, point_estimates
+from photoz_debias.debias.estimates import bin_edges_from_centres, ensemble_density, point_estimates
 
 CENTRES = np.array([0.1, 0.2, 0.3, 0.4])  # edges 0.05, 0.15, ..., 0.45
 

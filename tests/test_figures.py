@@ -20,7 +20,8 @@ import pytest
 from photoz_debias.errors import InputError
 from photoz_debias.figures.fig03_grid import plot_fig03_grid
 from photoz_debias.figures.fig04_balancing import cell_counts, plot_fig04_balancing
-from photoz_debias.figures.fig05_soft_label import gaussian, output_density, pick_examples, plot_fig05_soft_label
+from photoz_debias.debias.scattering import expected_residuals, output_density
+from photoz_debias.figures.fig05_soft_label import gaussian, pick_examples, plot_fig05_soft_label
 from photoz_debias.figures.fig06_residuals import plot_fig06_residuals
 from photoz_debias.figures.fig08_zphot_zspec import plot_fig08_zphot_zspec
 from photoz_debias.figures.fig09_calibration import plot_fig09_calibration
@@ -28,10 +29,11 @@ from photoz_debias.figures.fig11_tomography import plot_fig11_tomography
 from photoz_debias.figures.fig12_peers import plot_fig12_peers
 from photoz_debias.figures.figB1_estimates import plot_figB1_estimates
 from photoz_debias.figures.figC1_expected_residuals import (
-    C1Part, binned_mean, expected_residuals, plot_figC1_expected_residuals,
+    C1Part, binned_mean, plot_figC1_expected_residuals,
 )
 from photoz_debias.figures.figD_sweeps import plot_figD_curves, plot_figD_sweep
-from photoz_debias.figures.style import get_curve, get_scalar, merge_style, style_context
+from photoz_debias.evaluate.table import get_curve, get_scalar
+from photoz_debias.figures.style import merge_style, style_context
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
 GRID = RedshiftGrid(0.0, 0.4, 180)

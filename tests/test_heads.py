@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias import debias
-from photoz_debias.augment import DIHEDRAL_VIEW_PROBS, apply_view
+from photoz_debias.debias import steps as debias
+from photoz_debias.model.augment import DIHEDRAL_VIEW_PROBS, apply_view
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid, activated_outputs
-from photoz_debias.heads import HeadSettings, head_densities, init_heads, train_heads
-from photoz_debias.labels import combined_density
-from photoz_debias.networks import build_model
-from photoz_debias.soft_labels import GaussianLabels
+from photoz_debias.debias.heads import HeadSettings, head_densities, init_heads, train_heads
+from photoz_debias.model.labels import combined_density
+from photoz_debias.model.networks import build_model
+from photoz_debias.debias.soft_labels import GaussianLabels
 
 torch.set_num_threads(1)
 

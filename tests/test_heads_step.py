@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias.augment import DIHEDRAL_VIEW_PROBS
+from photoz_debias.model.augment import DIHEDRAL_VIEW_PROBS
 from photoz_debias.grid import activated_outputs
-from photoz_debias.heads import (AdamStep, HeadSettings, init_heads, multichannel_loss_grad,
+from photoz_debias.debias.heads import (AdamStep, HeadSettings, init_heads, multichannel_loss_grad,
                                  train_heads)
-from photoz_debias.labels import multichannel_loss
-from photoz_debias.soft_labels import GaussianLabels
+from photoz_debias.model.labels import multichannel_loss
+from photoz_debias.debias.soft_labels import GaussianLabels
 
 torch.set_num_threads(1)
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias.augment import apply_view
-from photoz_debias.checkpoint import load_model, load_state, save_checkpoint, save_state
+from photoz_debias.model.augment import apply_view
+from photoz_debias.model.checkpoint import load_model, load_state, save_checkpoint, save_state
 from photoz_debias.errors import InputError
-from photoz_debias.inference import compute_representations, head_densities, predict_densities
-from photoz_debias.networks import build_model
+from photoz_debias.model.inference import compute_representations, head_densities, predict_densities
+from photoz_debias.model.networks import build_model
 
 torch.set_num_threads(1)
 

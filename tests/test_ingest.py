@@ -9,7 +9,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 from photoz_debias.errors import InputError
-from photoz_debias.ingest import catalogue_features, open_source, read_table
+from photoz_debias.data.ingest import catalogue_features, open_source
+from photoz_debias.data.tables import read_table
 
 MGS = str(Path(__file__).resolve().parents[1] / "resources" / "mlz_sdss_mgs" / "SDSS_MGS.train")
 MGS_COLUMNS = ["zs", "u", "g", "r", "i", "z", "u-g", "g-r", "r-i", "i-z",

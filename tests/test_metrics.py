@@ -6,12 +6,10 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from photoz_debias.errors import InputError
-from photoz_debias.metrics import (
-    METRICS_COLUMNS,
-    appendix_e_table,
+from photoz_debias.evaluate.evaluation import appendix_e_table, evaluate_methods
+from photoz_debias.evaluate.metrics import (
     binned_metric,
     bootstrap_errors,
-    evaluate_methods,
     mean_redshift_residual,
     mean_residual,
     mean_residual_vs_zphoto,
@@ -24,6 +22,7 @@ from photoz_debias.metrics import (
     total_variation,
     wasserstein1,
 )
+from photoz_debias.evaluate.table import METRICS_COLUMNS
 
 # five galaxies with dz = 0.01, 0.02, 0.03, 0.05, 0.10 at various z_spec
 ZS5 = np.array([0.0, 1.0, 0.5, 0.0, 1.0])
@@ -224,7 +223,7 @@ def test_evaluate_methods_and_appendix_table():
 
 
 def test_histograms_are_half_open_for_uniform_and_nonuniform_edges():
-    from photoz_debias.metrics import normalised_histogram
+    from photoz_debias.evaluate.metrics import normalised_histogram
 
     z = np.array([0.0, 0.1, 0.1, 0.2, 0.3, -0.01])  # 0.3 is the last edge: outside
     np.testing.assert_allclose(normalised_histogram(z, [0.0, 0.1, 0.2, 0.3]), [0.25, 0.5, 0.25])
@@ -238,7 +237,7 @@ def test_d_tv_of_a_lattice_sample_needs_grid_aligned_bins():
     continuous sample is inflated; on grid-aligned bins (5 grid bins = 0.0111) it is at the
     sampling-noise level of two independent draws."""
     from photoz_debias.grid import RedshiftGrid
-    from photoz_debias.metrics import total_variation
+    from photoz_debias.evaluate.metrics import total_variation
 
     grid = RedshiftGrid(0.0, 0.4, 180)
     rng = np.random.default_rng(3)

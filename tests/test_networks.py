@@ -8,8 +8,8 @@ import torch
 import torch.nn as nn
 
 from photoz_debias.errors import InputError
-from photoz_debias.labels import combined_density
-from photoz_debias.networks import (
+from photoz_debias.model.labels import combined_density
+from photoz_debias.model.networks import (
     AvgPool2x2Sum,
     MLPTrunk,
     MultiChannelUnit,

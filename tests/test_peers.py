@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from photoz_debias.errors import InputError
-from photoz_debias.peers import knn_photo_z, photometric_features
+from photoz_debias.evaluate.peers import knn_photo_z, photometric_features
 
 
 def _toy(n, seed):
@@ -62,10 +62,55 @@ def test_bad_input():
 
 
 def test_fill_non_detections_uses_the_faintest_detection_of_the_reference():
-    from photoz_debias.peers import fill_non_detections
+    from photoz_debias.evaluate.peers import fill_non_detections
 
     train = np.array([[20.0, 18.0], [22.5, 19.0], [np.nan, 18.5]])
     test = np.array([[np.nan, 17.0], [21.0, np.nan]])
     out = fill_non_detections(test, train)
     np.testing.assert_array_equal(out, [[22.5, 17.0], [21.0, 19.0]])
     np.testing.assert_array_equal(fill_non_detections(train)[2], [22.5, 18.5])
+
+
+def test_peer_uses_the_bands_the_data_have():
+    from photoz_debias.evaluate.peers import peer_magnitude_columns
+
+    cols = ["id", "z_spec", "mag_g", "mag_r", "mag_i", "mag_z", "mag_row"]
+    assert peer_magnitude_columns("griz", cols) == ["mag_g", "mag_r", "mag_i", "mag_z"]
+    assert peer_magnitude_columns("ugriz", cols) == ["mag_g", "mag_r", "mag_i", "mag_z"]
+    assert peer_magnitude_columns(["g", "r", "i", "z", "y"], cols + ["mag_y"])[-1] == "mag_y"
+    assert peer_magnitude_columns("gr", ["mag_g"]) == []  # no colour: no peer
+
+
+@pytest.mark.parametrize("bands", ["griz", "grizy"])
+def test_knn_peer_on_a_stamps_file_without_u(tmp_path, bands):
+    """A griz (or grizy) catalogue through ingestion to the stamps file: its bands attribute and
+    magnitudes reach the peer, which recovers z as it does on ugriz."""
+    import pandas as pd
+
+    from photoz_debias.grid import MagnitudeRows
+    from photoz_debias.data.ingest import open_source
+    from photoz_debias.io import file_bands, read_labels
+    from photoz_debias.evaluate.peers import peer_magnitude_columns
+    from photoz_debias.data.preprocess import write_preprocessed
+
+    mags, z = _toy(3000, 4)
+    ugrizy = np.concatenate([mags, mags[:, 4:] - 0.1], axis=1)
+    cat = pd.DataFrame({"zs": z, "ebv": 0.02})
+    for j, b in enumerate("ugrizy"):
+        if b in bands:
+            cat[b] = ugrizy[:, j]
+    cat.to_csv(tmp_path / "cat.csv", index=False)
+    src = open_source({"layout": "catalogue", "catalogue": str(tmp_path / "cat.csv"),
+                       "bands": bands,
+                       "columns": {"z_spec": "zs", **{f"mag_{b}": b for b in bands}}})
+    out = tmp_path / "stamps.h5"
+    write_preprocessed(src, str(out), rows=MagnitudeRows(12.5, 11),
+                       split={"test_fraction": 0.2, "seed": 0}, pixel_divisor=1.0,
+                       z_range=(0.0, 0.5), r_range=(8.0, 18.0), provenance={"config": {}})
+    assert file_bands(str(out)) == list(bands)
+    labels = read_labels(out)
+    cols = peer_magnitude_columns(file_bands(str(out)), labels.columns)
+    assert cols == [f"mag_{b}" for b in bands]
+    tr, te = labels[labels["split"] == 0], labels[labels["split"] == 1]
+    zp = knn_photo_z(tr[cols].to_numpy(), tr["z_spec"].to_numpy(), te[cols].to_numpy(), k=17)
+    assert np.median(np.abs(zp - te["z_spec"].to_numpy())) < 5e-3

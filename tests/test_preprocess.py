@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import draw_split, rescale_intensity, write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import draw_split, rescale_intensity, write_preprocessed
 
 SDSS_ROWS = MagnitudeRows(r_min=12.5, n_rows=11)
 R_MAGS = np.array([12.0, 12.6, 13.3, 14.1, 14.7, 15.2, 16.1, 16.8, 17.4, 18.0])

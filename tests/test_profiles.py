@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "config" / "config.yaml"
@@ -41,8 +42,40 @@ def test_slurm_profile_requests_gpus_only_for_trunk_rules(tmp_path):
     for rule, res in jobs:
         asks_gpu = re.search(r"\bgpu=1\b", res) is not None
         assert asks_gpu == (rule in GPU_RULES), (rule, res)
+
+
+@pytest.mark.parametrize("profile, gpu", [("slurm", "1"), ("slurm-cpu", "0")])
+def test_slurm_profiles_take_memory_threads_and_runtime_from_the_config(tmp_path, profile, gpu):
+    # the tiny config must not ask a cluster for the paper's 64 GB: a rule's memory, threads and
+    # runtime are its config's resources block, whatever the profile
+    overlay = tmp_path / "resources.yaml"
+    overlay.write_text(
+        "resources:\n"
+        "  train: {gpu: auto, threads: 3, mem_mb: 1234, runtime: 17}\n"
+        "  represent: {gpu: auto, threads: 1, mem_mb: 999, runtime: 7}\n"
+    )
+    out = dry_run("--workflow-profile", str(ROOT / "profiles" / profile),
+                  "--configfile", str(TINY), str(overlay), cwd=tmp_path)
+    jobs = job_resources(out)
     train = [res for r, res in jobs if r == "train_step1"][0]
-    assert "runtime=720" in train and "cpus_per_gpu=8" in train
+    assert re.search(r"\bmem_mb=1234\b", train) and re.search(r"\bruntime=17\b", train), train
+    assert re.search(rf"\bgpu={gpu}\b", train), train
+    assert "cpus_per_gpu" not in train and "cpus_per_task" not in train  # threads decide the CPUs
+    represent = [res for r, res in jobs if r == "represent"][0]
+    assert re.search(r"\bmem_mb=999\b", represent) and re.search(rf"\bgpu={gpu}\b", represent)
+    # the CPU-only profile asks for no GPU anywhere
+    if profile == "slurm-cpu":
+        assert not any(re.search(r"\bgpu=[1-9]", res) for _, res in jobs)
+
+
+@pytest.mark.parametrize("profile", ["slurm", "slurm-cpu"])
+def test_slurm_profiles_poll_squeue_and_leave_threads_to_the_config(profile):
+    # sacct (the plugin's default) needs job accounting; without it a run never ends
+    settings = yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())
+    assert settings["executor"] == "slurm"
+    assert settings["slurm-status-command"] == "squeue"
+    # threads (-> --cpus-per-task) come from the config's resources block, not the profile
+    assert "set-threads" not in settings
 
 
 def test_workstation_profile_limits_gpu_jobs(tmp_path):

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoz_debias.synth import generate_population
-from photoz_debias.synth.realism import load_mgs, plot_realism, realism_summary
+from photoz_debias.data.synth import generate_population
+from photoz_debias.data.synth.realism import load_mgs, plot_realism, realism_summary
 
 MGS_DIR = Path(__file__).resolve().parents[1] / "resources" / "mlz_sdss_mgs"
 EDGES = (0.0, 0.05, 0.08, 0.11, 0.14, 0.18, 0.30)
@@ -108,8 +108,9 @@ def test_colour_spread_at_fixed_redshift():
     # the colour-redshift relation's width sets a photometric redshift's scatter and so the
     # size of the prior pull the paper corrects; the catalogue's measured magnitudes (with
     # their photometric errors) against the MGS model magnitudes (with theirs)
-    from photoz_debias.synth.realism import colour_scatter
-    from photoz_debias.synth.survey import measured_catalogue, survey_parameters
+    from photoz_debias.data.synth.realism import colour_scatter
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue
 
     pop = generate_population("sdss_like", 20000, seed=2022)
     pop = measured_catalogue(pop, survey_parameters("sdss_like"), 2022)
@@ -137,7 +138,7 @@ def default_survey():
 def test_default_config_survey_keeps_the_medians(default_survey, capsys):
     # the SED scatter of the default's parameters must not move what the preset matches:
     # the same bounds as the tests above, through the command that prints the table
-    from photoz_debias.synth.realism import main
+    from photoz_debias.data.synth.realism import main
 
     _, pop = default_survey
     s = realism_summary(pop, load_mgs(MGS_DIR), EDGES)
@@ -158,10 +159,11 @@ def test_default_config_survey_matches_the_mgs_photometric_scatter(default_surve
     # (0.0140 with 5,000 training galaxies, diagnose photometry) and colour spreads at fixed
     # redshift within a factor 1.5 of the MGS's at z >= 0.11 (the bare preset: 0.54-1.8),
     # except g-r above z = 0.18, which they leave as narrow as the preset's (0.61 of the MGS)
-    from photoz_debias.metrics import sigma_mad
-    from photoz_debias.peers import knn_photo_z
-    from photoz_debias.synth.realism import colour_scatter
-    from photoz_debias.synth.survey import measured_catalogue, survey_parameters
+    from photoz_debias.evaluate.metrics import sigma_mad
+    from photoz_debias.evaluate.peers import knn_photo_z
+    from photoz_debias.data.synth.realism import colour_scatter
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue
 
     params, pop = default_survey
     pop = measured_catalogue(pop, survey_parameters("sdss_like", **params), 2022)

@@ -7,7 +7,7 @@ from scipy.special import ndtr
 
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
-from photoz_debias import soft_labels as sl
+from photoz_debias.debias import soft_labels as sl
 
 
 # ---------------------------------------------------------------- (a) sigma_1, Eq. 4

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from photoz_debias.errors import InputError
-from photoz_debias.synth import generate_population, generate_survey, survey_parameters
-from photoz_debias.synth import render
-from photoz_debias.synth.population import igm_transmission
-from photoz_debias.synth.survey import extinction
+from photoz_debias.data.synth import generate_population, generate_survey, survey_parameters
+from photoz_debias.data.synth import render
+from photoz_debias.data.synth.population import igm_transmission
+from photoz_debias.data.synth.parameters import extinction
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -180,7 +180,8 @@ def test_cfhtls_fields_and_quality(cfhtls_pop):
 
 
 def test_catalogue_magnitudes_are_measured_with_depth_limited_errors():
-    from photoz_debias.synth.survey import measured_catalogue, population_for, survey_parameters
+    from photoz_debias.data.synth.parameters import survey_parameters
+    from photoz_debias.data.synth.survey import measured_catalogue, population_for
 
     p = survey_parameters("cfhtls_like")
     df = population_for(p, 400, 5)
@@ -202,7 +203,8 @@ def test_catalogue_magnitudes_do_not_depend_on_the_hash_seed():
 
     code = (
         "import hashlib\n"
-        "from photoz_debias.synth.survey import measured_catalogue, population_for, survey_parameters\n"
+        "from photoz_debias.data.synth.parameters import survey_parameters\n"
+        "from photoz_debias.data.synth.survey import measured_catalogue, population_for\n"
         "p = survey_parameters('sdss_like')\n"
         "df = measured_catalogue(population_for(p, 200, 3), p, 3)\n"
         "cols = sorted(c for c in df if c.startswith(('mag_', 'petro_')))\n"
@@ -222,8 +224,8 @@ def test_sed_diversity_knobs_leave_the_default_draws_alone_and_act_when_set():
     # defaults: the very same population (no extra random draw is made)
     import pandas as pd
 
-    from photoz_debias.peers import knn_photo_z
-    from photoz_debias.metrics import sigma_mad
+    from photoz_debias.evaluate.peers import knn_photo_z
+    from photoz_debias.evaluate.metrics import sigma_mad
 
     base = generate_population("sdss_like", 3000, seed=4)
     same = generate_population("sdss_like", 3000, seed=4, dirichlet_concentration=1.0,
@@ -254,7 +256,7 @@ def test_sed_diversity_knobs_leave_the_default_draws_alone_and_act_when_set():
     with pytest.raises(InputError, match="dirichlet_concentration"):
         generate_population("sdss_like", 100, seed=4, dirichlet_concentration=0.0)
     # the survey's parameters are checked when they are built, before any galaxy is drawn
-    from photoz_debias.synth import survey_parameters
+    from photoz_debias.data.synth import survey_parameters
 
     with pytest.raises(InputError, match="sed_redshift_scatter"):
         survey_parameters("sdss_like", sed_redshift_scatter=-0.01)

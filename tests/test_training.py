@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from photoz_debias import augment as aug
-from photoz_debias.checkpoint import load_model
+from photoz_debias.model import augment as aug
+from photoz_debias.model.checkpoint import load_model
 from photoz_debias.errors import InputError
-from photoz_debias.inference import predict_densities
-from photoz_debias.networks import build_model
-from photoz_debias.training import TrainingBatches, TrainSettings, load_training_arrays, train_model
+from photoz_debias.model.inference import predict_densities
+from photoz_debias.model.networks import build_model
+from photoz_debias.io import load_training_arrays
+from photoz_debias.model.training import TrainingBatches, TrainSettings, train_model
 
 torch.set_num_threads(1)
 
@@ -236,7 +237,7 @@ def test_load_training_arrays_reads_the_split(tmp_path):
 
 
 def test_compile_for_follows_device_and_run_length():
-    from photoz_debias.training import COMPILE_MIN_ITERATIONS, compile_for
+    from photoz_debias.model.training import COMPILE_MIN_ITERATIONS, compile_for
 
     long, short = COMPILE_MIN_ITERATIONS, COMPILE_MIN_ITERATIONS - 1
     assert compile_for("auto", "cuda", long) and compile_for(None, torch.device("cuda:1"), long)
@@ -246,3 +247,53 @@ def test_compile_for_follows_device_and_run_length():
     assert not compile_for("0", "cuda", 10 * long) and not compile_for("off", "cuda", 10 * long)
     with pytest.raises(InputError, match="PHOTOZ_COMPILE"):
         compile_for("sometimes", "cuda", long)
+
+
+def test_cpu_fast_switch():
+    from photoz_debias.model.training import cpu_fast_for
+
+    assert not cpu_fast_for(None) and not cpu_fast_for("") and not cpu_fast_for("auto")  # off by default
+    assert cpu_fast_for("1") and cpu_fast_for("On") and not cpu_fast_for("0")
+    with pytest.raises(InputError, match="PHOTOZ_CPU_FAST"):
+        cpu_fast_for("fast")
+
+
+def _losses(log: str) -> np.ndarray:
+    return np.array([float(ln.split(" loss ")[1].split()[0]) for ln in log.splitlines() if ln.startswith("iter ")])
+
+
+def test_cpu_fast_path_is_deterministic_and_learns_like_the_eager_loop(tmp_path):
+    # compiled by inductor: the same maths rounded otherwise, so equal to itself, close to eager
+    x, ebv, z_bin, mag_row = _toy()
+    models, logs = {}, {}
+    for name, fast in (("eager", False), ("fast1", True), ("fast2", True)):
+        logs[name] = io.StringIO()
+        models[name] = _model()
+        s = _settings(iterations=60, batch_size=16, lr=3e-3, log_every=10, state_every=1000, cpu_fast=fast)
+        train_model(models[name], x, ebv, z_bin, mag_row, 2, s, tmp_path / f"{name}.pt", log=logs[name])
+    _assert_same_weights(models["fast1"], models["fast2"])
+    # stopped after 25 iterations and resumed (fused Adam's state, no compiled state saved)
+    s = _settings(iterations=60, batch_size=16, lr=3e-3, log_every=10, state_every=1000, cpu_fast=True)
+    for _ in range(3):  # 25 + 25 + 10 iterations
+        resumed = _model()
+        train_model(resumed, x, ebv, z_bin, mag_row, 2, s, tmp_path / "resumed.pt", state_path=tmp_path / "resumed.state.pt",
+                    max_iterations_this_call=25)
+    _assert_same_weights(load_model(tmp_path / "resumed.pt")[0], models["fast1"])
+    eager, fast = _losses(logs["eager"].getvalue()), _losses(logs["fast1"].getvalue())
+    assert len(fast) == 6 and fast[-1] < 0.8 * fast[0], fast
+    print("eager losses", eager, "fast", fast)
+    np.testing.assert_allclose(fast, eager, rtol=0.02)
+    # the fast path's checkpoint holds the plain module's weights: it loads and predicts
+    loaded, _ = load_model(tmp_path / "fast1.pt")
+    p_fast = predict_densities(loaded, x[:32], ebv[:32])
+    assert np.isfinite(p_fast).all() and np.allclose(p_fast.sum(axis=1), 1, atol=1e-5)
+
+
+def test_direct_views_on_the_cpu_give_the_gathered_then_augmented_batches():
+    x, ebv, z_bin, mag_row = _toy(n=64, size=8)
+    args = (x, ebv, z_bin, mag_row, torch.device("cpu"), 3, True)
+    direct, gathered = TrainingBatches(*args), TrainingBatches(*args, direct_views=False)
+    assert direct.direct_views and not gathered.direct_views
+    for _ in range(3):
+        for a, b in zip(direct.next(40), gathered.next(40)):
+            assert torch.equal(a, b)

@@ -31,3 +31,19 @@ class InputError(ValueError):
             msg += f"; expected {expected}"
         super().__init__(msg)
         self.file, self.row, self.gal_id, self.field = file, row, gal_id, field
+        self.what, self.expected = what, expected
+
+
+def require_columns(df, columns, what: str) -> None:
+    """Raise :class:`InputError` naming the first missing column of the DataFrame ``df``."""
+    import pandas as pd  # here: the Snakefile imports this module and needs no pandas
+
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{what} lacks column(s) {missing}",
+            field=missing[0],
+            expected=f"columns {list(columns)}",
+        )

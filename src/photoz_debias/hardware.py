@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import InputError
+from photoz_debias.errors import InputError
 
 #: device nodes of a GPU that PyTorch can drive (NVIDIA; AMD ROCm)
 GPU_DEVICE_NODES = ("nvidia0", "kfd")

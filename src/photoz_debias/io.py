@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path  # noqa: F401  (re-exported: scripts import it from here)
+from photoz_debias.atomic import atomic_path
+from photoz_debias.errors import InputError
 
 LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "quality")
 OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
@@ -28,17 +29,72 @@ def write_parquet(df: pd.DataFrame, path) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def file_bands(h5) -> list[str]:
+    """The bands of a stamps file (an open h5py file or a path), in channel order: its
+    ``bands`` attribute, ``'ugriz'`` or comma-separated names such as ``'g,r,i,z,y'``; empty
+    when the file names none."""
+    if not hasattr(h5, "attrs"):
+        import h5py
+
+        with h5py.File(h5, "r") as f:
+            return file_bands(f)
+    bands = str(h5.attrs.get("bands", ""))
+    return [b for b in bands.split(",") if b] if "," in bands else list(bands)
+
+
 def read_labels(h5_path) -> pd.DataFrame:
-    """The per-galaxy columns of a stamps file (no images) as a DataFrame, in file order."""
+    """The per-galaxy columns of a stamps file (no images) as a DataFrame, in file order,
+    with the magnitudes ``mag_<band>`` of every band the file has."""
     import h5py
 
     with h5py.File(h5_path, "r") as f:
-        cols = {c: f[c][:] for c in LABEL_COLUMNS + OPTIONAL_COLUMNS if c in f}
+        mags = tuple(f"mag_{b}" for b in file_bands(f))
+        names = dict.fromkeys(LABEL_COLUMNS + OPTIONAL_COLUMNS + mags)
+        cols = {c: f[c][:] for c in names if c in f}
     df = pd.DataFrame(cols)
     for c in ("field", "quality"):
         if c in df and df[c].dtype == object:
             df[c] = df[c].str.decode("ascii")
     return df
+
+
+def load_training_arrays(h5_path, split: str = "train", dtype=np.float32) -> dict:
+    """Read one split of a stamps file (docs/architecture.md "Preprocessed stamps").
+
+    Returns a dict with ``x`` ((N, C, 64, 64) images in ``dtype``, or (N, F) ``features``
+    when the file holds a ``features`` dataset instead of ``images``), ``ebv`` (N,) float32,
+    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) int64.  Images are read in
+    chunks so that only the selected split is held in memory.
+    """
+    import h5py
+
+    code = {"train": 0, "test": 1}.get(split)
+    if code is None:
+        raise InputError(f"split={split!r}", field="split", expected="'train' or 'test'")
+    with h5py.File(h5_path, "r") as f:
+        for col in ("split", "ebv", "z_spec", "mag_row", "id"):
+            if col not in f:
+                raise InputError("missing dataset", file=str(h5_path), field=col, expected="the stamps layout of docs/architecture.md")
+        sel = np.flatnonzero(f["split"][:] == code)
+        key = "images" if "images" in f else "features" if "features" in f else None
+        if key is None:
+            raise InputError("missing dataset", file=str(h5_path), field="images", expected="'images' (N, C, 64, 64) or 'features' (N, F)")
+        ds = f[key]
+        x = np.empty((len(sel),) + ds.shape[1:], dtype=dtype)
+        chunk = 4096
+        for s in range(0, len(sel), chunk):
+            rows = sel[s : s + chunk]
+            # read the contiguous span, then pick: h5py point selections are slow
+            block = ds[rows[0] : rows[-1] + 1]
+            x[s : s + len(rows)] = block[rows - rows[0]]
+        out = {
+            "x": x,
+            "ebv": f["ebv"][:][sel].astype(np.float32),
+            "z_spec": f["z_spec"][:][sel].astype(np.float64),
+            "mag_row": f["mag_row"][:][sel].astype(np.int64),
+            "id": f["id"][:][sel].astype(np.int64),
+        }
+    return out
 
 
 def part_mask(labels: pd.DataFrame, part: dict) -> np.ndarray:
@@ -76,7 +132,7 @@ def save_heads(path, heads_weight, heads_bias, meta: dict) -> None:
     """Redshift-head weights of a Step 2/3 model (docs/architecture.md "Heads")."""
     import torch
 
-    from .checkpoint import atomic_torch_save, check_plain
+    from photoz_debias.model.checkpoint import atomic_torch_save, check_plain
 
     check_plain(meta)
     atomic_torch_save(
@@ -101,10 +157,23 @@ def load_step1_heads(path) -> dict:
     """Step 1's redshift heads and magnitude head as float32 arrays."""
     import torch
 
-    from .debias import heads_from_state_dict
-
     obj = torch.load(path, map_location="cpu", weights_only=True)
     return heads_from_state_dict(obj["model"])
+
+
+def heads_from_state_dict(state: dict) -> dict[str, np.ndarray]:
+    """Redshift heads and magnitude head of a multi-channel model's state dict.
+
+    Returns ``heads_weight (m, n, D), heads_bias (m, n), mag_weight (m, D), mag_bias (m,)``
+    as float32 arrays (keys of ``networks.PhotoZNet`` with a ``MultiChannelUnit``).
+    """
+    keys = {"heads_weight": "unit.heads_weight", "heads_bias": "unit.heads_bias",
+            "mag_weight": "unit.mag_head.weight", "mag_bias": "unit.mag_head.bias"}
+    missing = [k for k in keys.values() if k not in state]
+    if missing:
+        raise InputError(f"missing {missing}", field="model",
+                         expected="a multi-channel model state dict (Step 1)")
+    return {name: state[key].detach().cpu().float().numpy() for name, key in keys.items()}
 
 
 def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048) -> int:

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import InputError
+from photoz_debias.errors import InputError
 
 SEP = "__"
 #: study -> tag in the names of its derived datasets (the threshold study adds parts instead)
@@ -117,7 +117,7 @@ def study_training_set(
 ) -> tuple[dict, dict]:
     """Apply the study changes to the Baseline / Step 1 training arrays.
 
-    ``data`` is :func:`photoz_debias.training.load_training_arrays`'s dict (``x``, ``ebv``,
+    ``data`` is :func:`photoz_debias.io.load_training_arrays`'s dict (``x``, ``ebv``,
     ``z_spec``, ``mag_row``, ``id``).  First the seeded subsample (``train_fraction``), then
     the seeded label errors (``label_error``) with out-of-range galaxies dropped.  With the
     defaults the same dict is returned untouched.

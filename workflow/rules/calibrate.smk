@@ -20,6 +20,6 @@ rule calibrate_step4:
         sample="{sample}",
         calibrate=calibrate_params,
         grid=grid_params,
-        part=part_params,
+        part=part_params(*PART_STEP4),
     script:
         "../scripts/calibrate_step4.py"

@@ -19,7 +19,7 @@ rule catalogue:
         mem_mb=config["resources"]["cpu"]["mem_mb"],
         runtime=config["resources"]["cpu"]["runtime"],
     params:
-        part=part_params,
+        part=part_params(*PART_SELECTION),
         knn=config["peers"]["knn"],
     script:
         "../scripts/catalogue.py"
@@ -47,7 +47,7 @@ rule metrics:
     params:
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
+        part=part_params(*PART_EVALUATION),
     script:
         "../scripts/metrics.py"
 
@@ -73,6 +73,6 @@ rule metrics_step4_experiment:
     params:
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
+        part=part_params(*PART_EVALUATION),
     script:
         "../scripts/metrics_step4.py"

@@ -16,42 +16,7 @@ DEPLETED = "_depleted"
 SEEDS = config["ensemble"]["seeds"]
 STUDIES = config["studies"]
 STUDY_SEEDS = STUDIES["seeds"]
-METHODS = ["baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2"]
 STEP3_VARIANTS = ["step3", "step3a"]  # Step 3b has its own rule (train_step3b)
-def _check_config():
-    missing = [d for d in config["run"] if d not in config["datasets"]]
-    if missing:
-        raise ValueError(
-            f"config 'run' names {missing}, which are not keys of 'datasets' "
-            f"(expected some of {sorted(config['datasets'])})"
-        )
-    dep = config["calibrate"]["depleted_training"]
-    if dep["activate"] and dep.get("dataset") not in config["datasets"]:
-        raise ValueError(
-            "config calibrate.depleted_training.dataset must name a dataset, got "
-            f"{dep.get('dataset')!r}"
-        )
-    for name, ds in config["datasets"].items():
-        if st.SEP in name or name.endswith(DEPLETED):
-            raise ValueError(
-                f"config datasets.{name}: a dataset name may not contain {st.SEP!r} or end in "
-                f"{DEPLETED!r} (both mark derived runs)"
-            )
-        if ds["rows"]["n_rows"] % 2 == 0:
-            raise ValueError(
-                f"config datasets.{name}.rows.n_rows must be odd (2m - 1), got {ds['rows']['n_rows']}"
-            )
-        split = ds["split"]
-        fixed = (
-            ds["source"]["layout"] == "per_galaxy" or "catalogue_test" in ds["source"]
-        )
-        if ("test_fraction" in split) == ("n_test" in split) and not fixed:
-            raise ValueError(
-                f"config datasets.{name}.split needs exactly one of test_fraction or n_test"
-            )
-
-
-_check_config()
 
 
 def _check_studies():
@@ -202,8 +167,30 @@ def part_cfg(ds, part):
     return {**dataset_cfg(ds)["parts"][sp[0]], "threshold": sp[1]}
 
 
-def part_params(wildcards):
-    return part_cfg(wildcards.dataset, wildcards.part)
+# A part's settings by what they change: which training galaxies a part uses, how its
+# balanced subset is drawn, how Step 4 calibrates, how its results are measured. A rule
+# takes only the settings it uses (part_params), so that changing an evaluation setting
+# reschedules evaluation and figures, not balancing or head training.
+PART_SELECTION = ("fields", "quality")
+PART_BALANCING = ("threshold", "subset_size")
+PART_STEP4 = ("zphoto_cell",)
+PART_EVALUATION = ("z_break", "outlier_threshold", "tv_bins", "r_bins")
+
+
+def part_params(*keys):
+    """Params function: the named settings of the rule's part (see part_cfg)."""
+    known = PART_SELECTION + PART_BALANCING + PART_STEP4 + PART_EVALUATION
+    unknown = [k for k in keys if k not in known]
+    if unknown or not keys:
+        raise ValueError(
+            f"part_params{keys}: expected one or more of {known}, got unknown {unknown}"
+        )
+
+    def _params(wildcards):
+        cfg = part_cfg(wildcards.dataset, wildcards.part)
+        return {k: cfg[k] for k in keys}
+
+    return _params
 
 
 def depletion_params(wildcards):

@@ -20,7 +20,7 @@ rule select_balanced_subset:
         seed="{seed}",
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
+        part=part_params(*PART_SELECTION, *PART_BALANCING),
     script:
         "../scripts/select_balanced_subset.py"
 
@@ -78,7 +78,6 @@ rule fit_soft_labels:
         seed="{seed}",
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
     script:
         "../scripts/fit_soft_labels.py"
 
@@ -106,7 +105,7 @@ rule fit_soft_labels_no_step2:
         seed="{seed}",
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
+        part=part_params(*PART_SELECTION, "subset_size"),
     script:
         "../scripts/fit_soft_labels.py"
 
@@ -277,6 +276,6 @@ rule ensemble:
         runtime=config["resources"]["heads"]["runtime"],
     params:
         grid=grid_params,
-        part=part_params,
+        part=part_params(*PART_SELECTION),
     script:
         "../scripts/ensemble.py"

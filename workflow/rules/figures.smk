@@ -101,7 +101,7 @@ rule plot_fig04_balancing:
         style=figure_style,
         grid=grid_params,
         rows=rows_params,
-        part=part_params,
+        part=part_params(*PART_SELECTION, "threshold"),
     script:
         "../scripts/plot_figure.py"
 
@@ -155,7 +155,7 @@ rule plot_fig06_residuals:
     params:
         figure="fig06",
         style=figure_style,
-        part=part_params,
+        part=part_params("z_break"),
         grid=grid_params,
     script:
         "../scripts/plot_figure.py"
@@ -180,7 +180,7 @@ rule plot_fig08_zphot_zspec:
     params:
         figure="fig08",
         style=figure_style,
-        part=part_params,
+        part=part_params("outlier_threshold"),
         grid=grid_params,
     script:
         "../scripts/plot_figure.py"
@@ -234,7 +234,7 @@ rule plot_figB1_estimates:
     params:
         figure="figB1",
         style=figure_style,
-        part=part_params,
+        part=part_params("outlier_threshold"),
     script:
         "../scripts/plot_figure.py"
 

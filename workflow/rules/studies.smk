@@ -144,7 +144,7 @@ rule plot_figD5_iterations_zphot_zspec:
         study="iterations",
         style=figure_style,
         values=study_point_values("iterations"),
-        part=part_params,
+        part=part_params("outlier_threshold"),
         grid=grid_params,
     script:
         "../scripts/plot_study.py"

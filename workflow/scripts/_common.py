@@ -46,5 +46,12 @@ def job_device(sm):
 
 def compile_setting():
     """``PHOTOZ_COMPILE`` (auto | 1 | 0; unset = auto): compile the training step
-    (``photoz_debias.training.compile_for``). Speed only, so not a tracked rule parameter."""
+    (``photoz_debias.model.training.compile_for``). Speed only, so not a tracked rule parameter."""
     return os.environ.get("PHOTOZ_COMPILE", "auto")
+
+
+def cpu_fast_setting():
+    """``PHOTOZ_CPU_FAST`` (1 | 0; unset = 0): the compiled CPU training step
+    (``photoz_debias.model.training.cpu_fast_for``). It changes the weights by rounding only, and
+    is a speed switch like ``PHOTOZ_COMPILE``, so not a tracked rule parameter."""
+    return os.environ.get("PHOTOZ_CPU_FAST", "0")

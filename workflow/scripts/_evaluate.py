@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from photoz_debias.evaluation import evaluate_catalogue
+from photoz_debias.evaluate.evaluation import evaluate_catalogue
 
 
 def evaluate(cat, methods, grid_cfg, part, curve_files, estimates=("zmode", "zmean", "zmedian")):

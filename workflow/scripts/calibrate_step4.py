@@ -5,7 +5,7 @@ and the mean (z_photo - z_spec) per (z_photo cell, row) is subtracted; 5 resampl
 import pandas as pd
 from _common import start
 
-from photoz_debias.calibrate import biased_test_sample, step4_shift
+from photoz_debias.debias.calibrate import biased_test_sample, step4_shift
 from photoz_debias.grid import grids_from_config
 from photoz_debias.io import write_parquet
 

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 from _common import start
 
-from photoz_debias.catalogue import catalogue_columns, write_catalogue
-from photoz_debias.ensemble import METHODS
-from photoz_debias.io import part_mask, read_labels
-from photoz_debias.peers import fill_non_detections, knn_photo_z
+from photoz_debias.evaluate.catalogue import catalogue_columns, write_catalogue
+from photoz_debias.methods import METHODS
+from photoz_debias.io import file_bands, part_mask, read_labels
+from photoz_debias.evaluate.peers import fill_non_detections, knn_photo_z, peer_magnitude_columns
 
 sm = snakemake  # noqa: F821
 log = start(sm)
@@ -19,15 +19,17 @@ step4 = pd.read_parquet(sm.input.step4).drop(columns="step4_shift")
 cat = cat.merge(step4, on="id", how="left", validate="one_to_one")
 
 labels = read_labels(sm.input.stamps)
-mags = [f"mag_{b}" for b in "ugriz"]
+bands = file_bands(sm.input.stamps)
+mags = peer_magnitude_columns(bands, labels.columns)
 extra = labels.set_index("id")
-if all(c in labels for c in mags):
+if mags:
+    log.info("kNN peer on %s", ", ".join(mags))
     train = labels[(labels["split"] == 0) & part_mask(labels, p.part)]
     train_mags = fill_non_detections(train[mags].to_numpy())
     test_mags = fill_non_detections(extra.loc[cat["id"], mags].to_numpy(), train_mags)
     cat["knn_z"] = knn_photo_z(train_mags, train["z_spec"].to_numpy(), test_mags, k=p.knn["k"])
 else:
-    log.info("no ugriz magnitudes in the input: the kNN peer is left out")
+    log.info("fewer than two of the bands %s have magnitudes: the kNN peer is left out", bands)
 for c in ("photoz_survey", "z_true"):
     if c in labels:
         name = "survey_photoz" if c == "photoz_survey" else c

@@ -3,7 +3,7 @@ removed (the test sample is unchanged); it runs its own Steps 1-3."""
 
 from _common import start
 
-from photoz_debias.calibrate import deplete_training
+from photoz_debias.debias.calibrate import deplete_training
 from photoz_debias.io import copy_stamps_subset, read_labels
 
 sm = snakemake  # noqa: F821

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 from _common import start
 
-from photoz_debias.debias import rows_of_ids
-from photoz_debias.ensemble import average, estimates_table, step_densities
+from photoz_debias.atomic import atomic_path
+from photoz_debias.debias.steps import rows_of_ids
+from photoz_debias.debias.ensemble import average, estimates_table, seed_test_densities, step_densities
 from photoz_debias.grid import grids_from_config
+from photoz_debias.methods import HEAD_METHODS, METHODS
 from photoz_debias.io import (
-    atomic_path,
     load_heads,
     load_step1_heads,
     part_mask,
@@ -33,18 +34,20 @@ test_all_ids = labels.loc[labels["split"] == 1, "id"].to_numpy()
 test_rows = rows_of_ids(test_all_ids, test["id"].to_numpy())
 train_rows = rows_of_ids(train_all["id"].to_numpy(), train["id"].to_numpy())
 
-dens = {m: [] for m in ("baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_step2")}
+dens = {m: [] for m in METHODS}
 train_step3 = []
 for k in range(len(sm.input.step1)):
-    with h5py.File(sm.input.baseline[k], "r") as f:
-        rows = rows_of_ids(f["id"][:], test["id"].to_numpy())
-        dens["baseline"].append(f["p"][:][rows])
+    one = seed_test_densities(
+        sm.input.baseline[k],
+        sm.input.step1[k],
+        sm.input.representations[k],
+        {m: sm.input[m][k] for m in HEAD_METHODS},
+        test["id"].to_numpy(),
+        test_rows,
+    )
+    for m in METHODS:
+        dens[m].append(one[m])
     h1 = load_step1_heads(sm.input.step1[k])
-    reps = read_representations(sm.input.representations[k], "test", test_rows)
-    dens["step1"].append(step_densities(reps, h1, None))
-    for m in ("step2", "step3", "step3a", "step3b", "step3_no_step2"):
-        w, b, _ = load_heads(sm.input[m][k])
-        dens[m].append(step_densities(reps, h1, (w, b)))
     w, b, _ = load_heads(sm.input.step3[k])
     tr = read_representations(sm.input.representations[k], "train", train_rows)
     train_step3.append(step_densities(tr[:, 0] if tr.ndim == 3 else tr, h1, (w, b)))

@@ -4,9 +4,8 @@ for the part's whole training set)."""
 
 import pandas as pd
 from _common import start
-from _heads_data import fit_ids, training_galaxies
 
-from photoz_debias.debias import fit_soft_labels, predict_zphoto, select_subset
+from photoz_debias.debias.steps import fit_ids, fit_soft_labels, predict_zphoto, select_subset, training_galaxies
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 from photoz_debias.io import load_heads, load_step1_heads, part_mask, read_labels, write_parquet
 

@@ -2,7 +2,7 @@
 
 from _common import start
 
-from photoz_debias.synth import generate_survey
+from photoz_debias.data.synth import generate_survey
 
 log = start(snakemake)  # noqa: F821
 src = snakemake.params.source  # noqa: F821

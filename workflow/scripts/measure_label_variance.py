@@ -1,15 +1,14 @@
 """Eq. 8 with the scattering variance measured on Step 3b (the default `heads.label_variance:
 measured`): Step 3b's zmode for the fit subset gives Eqs. 5-6 error curves, which replace
-Eq. 7's sigma_1^2 + sigma_2^2 (see photoz_debias.soft_labels.fit_soft_labels_measured)."""
+Eq. 7's sigma_1^2 + sigma_2^2 (see photoz_debias.debias.soft_labels.fit_soft_labels_measured)."""
 
 import pandas as pd
 from _common import start
-from _heads_data import training_galaxies
 
-from photoz_debias.debias import predict_zphoto
+from photoz_debias.debias.steps import predict_zphoto, training_galaxies
 from photoz_debias.grid import MagnitudeRows, grids_from_config
 from photoz_debias.io import load_heads, load_step1_heads, write_parquet
-from photoz_debias.soft_labels import fit_soft_labels_measured
+from photoz_debias.debias.soft_labels import fit_soft_labels_measured
 
 sm = snakemake  # noqa: F821
 log = start(sm)

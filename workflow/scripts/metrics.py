@@ -4,9 +4,9 @@ import pandas as pd
 from _common import start
 from _evaluate import evaluate
 
-from photoz_debias.catalogue import write_metrics, write_tables
-from photoz_debias.ensemble import METHODS
-from photoz_debias.metrics import appendix_e_table
+from photoz_debias.evaluate.catalogue import write_metrics, write_tables
+from photoz_debias.methods import METHODS
+from photoz_debias.evaluate.evaluation import appendix_e_table
 
 sm = snakemake  # noqa: F821
 log = start(sm)

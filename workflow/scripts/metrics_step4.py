@@ -4,7 +4,7 @@ import pandas as pd
 from _common import start
 from _evaluate import evaluate
 
-from photoz_debias.catalogue import write_metrics
+from photoz_debias.evaluate.catalogue import write_metrics
 
 sm = snakemake  # noqa: F821
 log = start(sm)

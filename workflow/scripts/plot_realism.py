@@ -6,7 +6,7 @@ from pathlib import Path
 from _common import start
 
 from photoz_debias.io import read_labels
-from photoz_debias.synth.realism import load_mgs, plot_realism, realism_summary
+from photoz_debias.data.synth.realism import load_mgs, plot_realism, realism_summary
 
 sm = snakemake  # noqa: F821
 log = start(sm)

@@ -2,10 +2,9 @@
 
 from _common import device, start
 
-from photoz_debias.checkpoint import load_model
-from photoz_debias.inference import predict_densities
-from photoz_debias.io import write_h5
-from photoz_debias.training import load_training_arrays
+from photoz_debias.model.checkpoint import load_model
+from photoz_debias.model.inference import predict_densities
+from photoz_debias.io import load_training_arrays, write_h5
 
 sm = snakemake  # noqa: F821
 log = start(sm)

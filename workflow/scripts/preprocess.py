@@ -4,8 +4,8 @@ from _common import start
 
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import write_preprocessed
 
 log = start(snakemake)  # noqa: F821
 p = snakemake.params.prep  # noqa: F821

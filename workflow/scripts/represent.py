@@ -3,10 +3,9 @@ galaxy (so head training keeps the paper's augmentation) and the test galaxies."
 
 from _common import device, start
 
-from photoz_debias.checkpoint import load_model
-from photoz_debias.inference import compute_representations
-from photoz_debias.io import write_h5
-from photoz_debias.training import load_training_arrays
+from photoz_debias.model.checkpoint import load_model
+from photoz_debias.model.inference import compute_representations
+from photoz_debias.io import load_training_arrays, write_h5
 
 sm = snakemake  # noqa: F821
 log = start(sm)

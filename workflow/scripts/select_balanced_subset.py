@@ -3,8 +3,8 @@
 import numpy as np
 from _common import start
 
-from photoz_debias.balance import cell_occupancy
-from photoz_debias.debias import select_subset
+from photoz_debias.debias.balance import cell_occupancy
+from photoz_debias.debias.steps import select_subset
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 from photoz_debias.io import part_mask, read_labels, write_parquet
 

@@ -8,12 +8,13 @@ seeded Gaussian errors on its labels (photoz_debias.studies). Absent, nothing ch
 import os
 import sys
 
-from _common import compile_setting, device, start
+from _common import compile_setting, cpu_fast_setting, device, start
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
-from photoz_debias.networks import build_model
+from photoz_debias.model.networks import build_model
 from photoz_debias.studies import study_training_set
-from photoz_debias.training import TrainSettings, compile_for, load_training_arrays, train_model
+from photoz_debias.io import load_training_arrays
+from photoz_debias.model.training import TrainSettings, compile_for, cpu_fast_for, train_model
 
 sm = snakemake  # noqa: F821
 log = start(sm)
@@ -65,6 +66,7 @@ settings = TrainSettings(
     state_every=max(1, t["iterations"] // 10),
     device=dev,
     compile=compile_for(compile_setting(), dev, t["iterations"]),
+    cpu_fast=cpu_fast_for(cpu_fast_setting()),
 )
 # Intermediate checkpoints go to a staging folder that survives a killed job (Snakemake
 # deletes the declared outputs of an incomplete job), and become the output at the end.

@@ -3,9 +3,9 @@ cached representations (trunk, FC layers and magnitude head frozen)."""
 
 import pandas as pd
 from _common import job_device, start
-from _heads_data import fit_ids, head_settings, training_galaxies
 
-from photoz_debias.debias import step2
+from photoz_debias.debias.heads import head_settings
+from photoz_debias.debias.steps import fit_ids, step2, training_galaxies
 from photoz_debias.grid import RedshiftGrid
 from photoz_debias.io import load_step1_heads, save_heads
 

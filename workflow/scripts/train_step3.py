@@ -3,9 +3,9 @@ trained on cached representations with soft (or, for 3a, hard) labels."""
 
 import pandas as pd
 from _common import job_device, start
-from _heads_data import head_settings, training_galaxies
 
-from photoz_debias.debias import step3
+from photoz_debias.debias.heads import head_settings
+from photoz_debias.debias.steps import step3, training_galaxies
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 from photoz_debias.io import save_heads
 

@@ -35,12 +35,12 @@ import time
 import numpy as np
 import torch
 
-from photoz_debias.augment import DIHEDRAL_VIEW_PROBS, augment
+from photoz_debias.model.augment import DIHEDRAL_VIEW_PROBS, augment
 from photoz_debias.grid import RedshiftGrid, activated_outputs
-from photoz_debias.heads import HeadSettings, _train, head_densities, init_heads, train_heads
-from photoz_debias.labels import multichannel_loss
-from photoz_debias.networks import build_model
-from photoz_debias.soft_labels import GaussianLabels, fit_soft_labels
+from photoz_debias.debias.heads import HeadSettings, head_densities, init_heads, train_heads, train_heads_with_step
+from photoz_debias.model.labels import multichannel_loss
+from photoz_debias.model.networks import build_model
+from photoz_debias.debias.soft_labels import GaussianLabels, fit_soft_labels
 
 
 def _autograd_step(weight, bias, m, n, lr):
@@ -101,7 +101,7 @@ def _cached(reps, labels, lo, hi, w0, b0, settings, autograd: bool) -> float:
     """Seconds per iteration of the cached head training with one of the two steps."""
     args = (reps, DIHEDRAL_VIEW_PROBS, *labels, lo, hi, w0, b0, settings)
     if autograd:
-        _, _, sm = _train(*args, None, _autograd_step)
+        _, _, sm = train_heads_with_step(*args, None, _autograd_step)
     else:
         _, _, sm = train_heads(*args)
     return sm["seconds"] / settings.iterations
@@ -167,7 +167,7 @@ def main(argv=None):
     warm = (reps[:8], None, zeros, zeros, lo[:8], hi[:8], w, b,
             HeadSettings(iterations=2, batch_size=2))
     train_heads(*warm)
-    _train(*warm, None, _autograd_step)
+    train_heads_with_step(*warm, None, _autograd_step)
 
     rows, per_it = [], {}
     for threads in args.threads:

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.ingest import open_source
-from photoz_debias.preprocess import write_preprocessed
+from photoz_debias.data.ingest import open_source
+from photoz_debias.data.preprocess import write_preprocessed
 
 
 def _peak_rss_gb() -> float:

@@ -29,11 +29,11 @@ import time
 import numpy as np
 import torch
 
-from ..grid import activated_outputs
-from ..heads import HeadSettings, init_heads, train_heads
-from ..inference import compute_representations
-from ..networks import build_model
-from ..training import TrainSettings, compile_for, resolve_device, train_model
+from photoz_debias.grid import activated_outputs
+from photoz_debias.debias.heads import HeadSettings, init_heads, train_heads
+from photoz_debias.model.inference import compute_representations
+from photoz_debias.model.networks import build_model
+from photoz_debias.model.training import TrainSettings, compile_for, resolve_device, train_model
 
 # (label, net, unit, n_bins, n_ext, m, iterations, batch, n_train, n_test, head iterations)
 SIZES = {

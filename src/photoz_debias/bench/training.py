@@ -2,14 +2,20 @@
 
     python -m photoz_debias.bench.training --net netp --unit multi --batch 128 \\
         --device cuda --steps 200 --warmup 30 [--compile]
-    python -m photoz_debias.bench.training --net netcpu --device cpu --batch 64 --threads 2
+    python -m photoz_debias.bench.training --net netcpu --device cpu --batch 32 --threads 1 \\
+        --steps 150 --warmup 30 --repeats 3
 
 "Ours" is ``training.TrainStep`` fed by ``training.TrainingBatches`` exactly as
 ``train_model`` runs it: on CUDA the training set resident on the GPU in float16, indices
 and augmentation on the GPU, bf16 autocast, channels_last, fused Adam, optionally
 ``torch.compile(mode="reduce-overhead")``.  "Plain" is the same network and loss in fp32
 with the default (non-fused) Adam and the training set on the host, the batch moved to
-the device every step.  On the CPU the two differ only by ``--compile``.  FLOPs per
+the device every step.  On the CPU "ours" is the eager loop as ``train_model`` runs it
+(each drawn image's view copied straight from the store; the plain loop gathers the batch,
+then augments it: the same values) and "ours, CPU fast path" adds
+``TrainSettings(cpu_fast=True)``: the step compiled by inductor and fused Adam; its warm-up
+column holds the compilation (about 40 s with a cold inductor cache, a few seconds with a
+warm one).  FLOPs per
 training image (forward + backward) are counted with ``torch.utils.flop_counter`` on the
 CPU.  Prints a Markdown table; the images are random (speed does not depend on them).
 """
@@ -18,13 +24,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import time
 
 import numpy as np
 import torch
 
-from ..networks import build_model
-from ..training import TrainingBatches, TrainSettings, TrainStep, resolve_device
+from photoz_debias.model.networks import build_model
+from photoz_debias.model.training import TrainingBatches, TrainSettings, TrainStep, resolve_device
 
 
 def flops_per_training_image(model, n_bands: int, n_outputs: int, n_bins: int) -> float:
@@ -42,12 +49,10 @@ def flops_per_training_image(model, n_bands: int, n_outputs: int, n_bins: int) -
     return fc.get_total_flops() / 2
 
 
-def time_steps(step: TrainStep, data: TrainingBatches, batch: int, steps: int, warmup: int, device) -> tuple[float, float]:
-    """Images per wall-clock second and per process CPU second over ``steps`` steps after
-    ``warmup`` steps (device synchronised).  On a shared CPU the second tells what the
-    step costs when the cores are not taken by other processes."""
-    for _ in range(warmup):
-        step(data.next(batch))
+def time_steps(step: TrainStep, data: TrainingBatches, batch: int, steps: int) -> tuple[float, float]:
+    """Images per wall-clock second and per process CPU second over ``steps`` steps (device
+    synchronised).  On a shared CPU the second tells what the step costs when the cores are
+    not taken by other processes."""
     step.read_loss()  # synchronises
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
@@ -57,6 +62,13 @@ def time_steps(step: TrainStep, data: TrainingBatches, batch: int, steps: int, w
     if not np.isfinite(loss):
         raise RuntimeError(f"non-finite loss {loss} during the benchmark")
     return steps * batch / dt, steps * batch / dc
+
+
+def _load() -> str:
+    try:
+        return "load average " + " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
+    except OSError:
+        return "load average unavailable"
 
 
 def run(args) -> list[dict]:
@@ -79,14 +91,16 @@ def run(args) -> list[dict]:
     params = sum(p.numel() for p in base.parameters())
     flops = flops_per_training_image(base, args.n_bands, args.n_outputs, args.n_bins)
     cuda = device.type == "cuda"
+    load_before = _load()
 
-    rows = []
-    variants = [
-        ("ours", dict(amp=True, channels_last=True, fused_adam=True, compile=args.compile), True),
-        ("plain fp32", dict(amp=False, channels_last=False, fused_adam=False, compile=False), not cuda),
-    ]
-    if args.no_plain:
-        variants = variants[:1]
+    variants = [("ours", dict(amp=True, channels_last=True, fused_adam=True, compile=args.compile), True)]
+    if not cuda:
+        variants.append(("ours, CPU fast path", dict(cpu_fast=True), True))
+    if not args.no_plain:
+        variants.append(("plain fp32", dict(amp=False, channels_last=False, fused_adam=False, compile=False), not cuda))
+    # every variant is built and warmed up first, then the timed repeats alternate between
+    # them, so that a change of load on a shared machine falls on all of them alike
+    runs = []
     for label, opts, resident in variants:
         s = TrainSettings(iterations=args.steps + args.warmup, batch_size=args.batch, device=str(device), **opts)
         model = copy.deepcopy(base).to(device)
@@ -94,26 +108,45 @@ def run(args) -> list[dict]:
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         storage = torch.float16 if (cuda and resident) else torch.float32
-        data = TrainingBatches(x, ebv, z_bin, mag_row, device, 0, resident, storage, True, channels_last)
+        plain = label == "plain fp32"
+        data = TrainingBatches(x, ebv, z_bin, mag_row, device, 0, resident, storage, True, channels_last, direct_views=not plain)
         step = TrainStep(model, s, device)
         step.set_lr(s.lr)
-        rate, per_cpu_s = time_steps(step, data, args.batch, args.steps, args.warmup, device)
-        rows.append(dict(variant=label, rate=rate, per_cpu_s=per_cpu_s, tflops=rate * flops / 1e12))
-        del model, step, data
-        if cuda:
-            torch.cuda.empty_cache()
+        t0 = time.perf_counter()
+        for _ in range(args.warmup):
+            step(data.next(args.batch))
+        step.read_loss()
+        runs.append(dict(variant=label, step=step, data=data, warmup_s=time.perf_counter() - t0, rates=[], per_cpu=[]))
+    for _ in range(args.repeats):
+        for r in runs:
+            rate, per_cpu_s = time_steps(r["step"], r["data"], args.batch, args.steps)
+            r["rates"].append(rate)
+            r["per_cpu"].append(per_cpu_s)
+    load_after = _load()
+
+    rows = []
+    for r in runs:
+        rate = float(np.median(r["rates"]))
+        rows.append(dict(variant=r["variant"], rate=rate, rates=r["rates"], per_cpu_s=float(np.median(r["per_cpu"])),
+                         tflops=rate * flops / 1e12, warmup_s=r["warmup_s"]))
+    del runs
+    if cuda:
+        torch.cuda.empty_cache()
 
     print(f"device: {name}; torch {torch.__version__}")
     print(f"network: {args.net}/{args.unit} (n={args.n_bins}, m={args.n_outputs}), batch {args.batch}, "
           f"{params:,} parameters, {flops / 1e9:.3f} GFLOP per training image (fwd+bwd)")
-    print(f"steps: {args.steps} timed after {args.warmup} warm-up" + (", torch.compile" if args.compile else ""))
+    print(f"steps: {args.steps} timed x {args.repeats} repeats (alternating between the variants; median) "
+          f"after {args.warmup} warm-up" + (", torch.compile" if args.compile else ""))
+    print(f"before: {load_before}; after: {load_after}")
     print()
-    print("| training step | images/s | images per CPU-s | TFLOP/s | vs plain |")
-    print("|---|---|---|---|---|")
-    plain = next((r["rate"] for r in rows if r["variant"] == "plain fp32"), None)
+    print("| training step | images/s | images per CPU-s | TFLOP/s | vs plain | vs plain, each repeat | warm-up s |")
+    print("|---|---|---|---|---|---|---|")
+    plain = next((r for r in rows if r["variant"] == "plain fp32"), None)
     for r in rows:
-        rel = f"{r['rate'] / plain:.2f}x" if plain else "-"
-        print(f"| {r['variant']} | {r['rate']:,.0f} | {r['per_cpu_s']:,.0f} | {r['tflops']:.3f} | {rel} |")
+        rel = f"{r['rate'] / plain['rate']:.2f}x" if plain else "-"
+        each = ", ".join(f"{a / b:.2f}" for a, b in zip(r["rates"], plain["rates"])) if plain else "-"
+        print(f"| {r['variant']} | {r['rate']:,.0f} | {r['per_cpu_s']:,.0f} | {r['tflops']:.3f} | {rel} | {each} | {r['warmup_s']:.1f} |")
     return rows
 
 
@@ -124,7 +157,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--device", default="auto")
     p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=30, help="untimed steps per variant (the compilation included)")
+    p.add_argument("--repeats", type=int, default=1, help="timed repeats, alternating between the variants")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--no-plain", action="store_true", help="skip the plain fp32 loop")
     p.add_argument("--n-bins", type=int, default=180)

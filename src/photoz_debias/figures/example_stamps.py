@@ -14,8 +14,9 @@ from astropy.visualization import make_lupton_rgb
 
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
+from photoz_debias.io import file_bands
 
-from .style import merge_style, new_figure, style_context
+from photoz_debias.figures.style import merge_style, new_figure, style_context
 
 
 def pick_galaxies(z_spec: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -73,8 +74,7 @@ def plot_example_stamps(h5_path, out_png, out_pdf=None, n: int = 12, seed: int =
         if "images" not in h5:
             raise InputError("no images (catalogue-mode file)", file=str(h5_path), field="images",
                              expected="a stamps HDF5 with an images dataset")
-        bands = str(h5.attrs["bands"])
-        names = bands.split(",") if "," in bands else list(bands)
+        names = file_bands(h5)
         missing = [b for b in bands_rgb if b not in names]
         if missing:
             raise InputError(f"bands {missing} not in the file's bands {names}",

@@ -15,7 +15,7 @@ from matplotlib.patches import ConnectionPatch, Rectangle
 
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid, activated_outputs, output_rows
 
-from .style import LABEL_R, LABEL_ZSPEC, new_figure, save_figure, style_context
+from photoz_debias.figures.style import LABEL_R, LABEL_ZSPEC, new_figure, save_figure, style_context
 
 _ACTIVE = "#8b0000"
 _NULL = "#cfe3f3"

@@ -15,7 +15,8 @@ from matplotlib.colors import LogNorm
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows, RedshiftGrid
 
-from .style import LABEL_R, LABEL_ZSPEC, new_figure, require_columns, save_figure, style_context
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_R, LABEL_ZSPEC, new_figure, save_figure, style_context
 
 
 def cell_counts(sample: pd.DataFrame, grid: RedshiftGrid, rows: MagnitudeRows, what: str) -> np.ndarray:

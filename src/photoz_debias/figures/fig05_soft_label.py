@@ -18,19 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from photoz_debias.grid import RedshiftGrid, activated_outputs
+from photoz_debias.grid import RedshiftGrid
 
-from .style import LABEL_ZSPEC, new_figure, require_columns, save_figure, style_context
+from photoz_debias.debias.scattering import output_density
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_ZSPEC, new_figure, save_figure, style_context
 
 LABEL_COLUMNS = ("id", "output", "z0", "z_bar", "z_star", "sigma1", "var")
-
-
-def output_density(z_spec: np.ndarray, mag_row: np.ndarray, k: int, grid: RedshiftGrid) -> np.ndarray:
-    """Normalised z_spec histogram (sum 1) over ``grid`` of the galaxies feeding output ``k``."""
-    lo, hi = activated_outputs(mag_row)
-    sel = (lo == k) | (hi == k)
-    h = np.bincount(grid.bin_index(z_spec[sel]), minlength=grid.n_bins).astype(float)
-    return h / h.sum() if h.sum() > 0 else h
 
 
 def gaussian(z: np.ndarray, mu: float, var: float) -> np.ndarray:

@@ -13,11 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import (
-    LABEL_DZ, LABEL_R, LABEL_ZSPEC, check_metrics, curve_range, get_curve, get_scalar,
-    method_color, method_label, new_figure, plot_curve, present_methods, require_columns,
-    robust_ylim, save_figure, style_context, zero_line,
-)
+from photoz_debias.evaluate.table import check_metrics, get_curve, get_scalar, present_methods
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_DZ, LABEL_R, LABEL_ZSPEC, curve_range, method_color, method_label, new_figure, plot_curve, robust_ylim, save_figure, style_context, zero_line
 
 MAIN = ("baseline", "step1", "step2", "step3")
 VARIANTS = ("step3_no_step2", "step3a", "step3b")

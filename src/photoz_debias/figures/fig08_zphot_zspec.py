@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 
-from .style import (
-    LABEL_ZPHOTO, LABEL_ZSPEC, method_label, new_figure, require_columns, save_figure,
-    style_context,
-)
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_ZPHOTO, LABEL_ZSPEC, method_label, new_figure, save_figure, style_context
 
 
 def plot_zphot_zspec_panels(

@@ -14,11 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import (
-    LABEL_DZ, LABEL_R, LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, curve_range, get_curve,
-    method_color, method_label, new_figure, plot_curve, require_columns, robust_ylim,
-    save_figure, style_context, zero_line,
-)
+from photoz_debias.evaluate.table import check_metrics, get_curve
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_DZ, LABEL_R, LABEL_ZPHOTO, LABEL_ZSPEC, curve_range, method_color, method_label, new_figure, plot_curve, robust_ylim, save_figure, style_context, zero_line
 
 _SAMPLE_STYLES = ("-", "--", ":", "-.")
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import (
-    LABEL_R, LABEL_ZPHOTO, check_metrics, get_curve, method_color, method_label, new_figure,
-    save_figure, style_context, zero_line,
-)
+from photoz_debias.evaluate.table import check_metrics, get_curve
+from photoz_debias.figures.style import LABEL_R, LABEL_ZPHOTO, method_color, method_label, new_figure, save_figure, style_context, zero_line
 
 ROWS = (
     ("delta_mean_z_zphoto", LABEL_ZPHOTO, "$\\Delta\\langle z\\rangle$ (Eq. 12)"),

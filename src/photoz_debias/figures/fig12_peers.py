@@ -9,10 +9,8 @@ metrics have it.
 
 from __future__ import annotations
 
-from .style import (
-    LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, finish_residual_panel, get_curve, method_color,
-    method_label, new_figure, plot_curve, save_figure, style_context,
-)
+from photoz_debias.evaluate.table import check_metrics, get_curve
+from photoz_debias.figures.style import LABEL_ZPHOTO, LABEL_ZSPEC, finish_residual_panel, method_color, method_label, new_figure, plot_curve, save_figure, style_context
 
 #: (style key, metrics method, metrics estimate); estimate None = the peer's own label.
 PEERS = (("knn", "knn", None), ("pasquet_zmean", "baseline", "zmean"), ("survey", "survey", None))

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import (
-    LABEL_ZPHOTO, LABEL_ZSPEC, check_metrics, finish_residual_panel, get_curve, get_scalar,
-    method_label, new_figure, plot_curve, require_columns, save_figure, style_context,
-)
+from photoz_debias.evaluate.table import check_metrics, get_curve, get_scalar
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_ZPHOTO, LABEL_ZSPEC, finish_residual_panel, method_label, new_figure, plot_curve, save_figure, style_context
 
 ESTIMATES = ("zmode", "zmean", "zmedian")
 

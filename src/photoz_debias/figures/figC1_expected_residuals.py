@@ -19,11 +19,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from photoz_debias.errors import InputError
-from photoz_debias.grid import RedshiftGrid, activated_outputs
-
-from .fig05_soft_label import output_density
-from .style import LABEL_DZ, LABEL_ZSPEC, new_figure, require_columns, save_figure, style_context, zero_line
+from photoz_debias.grid import RedshiftGrid
+from photoz_debias.debias.scattering import expected_residuals
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_DZ, LABEL_ZSPEC, new_figure, save_figure, style_context, zero_line
 
 
 class C1Part(NamedTuple):
@@ -33,67 +32,6 @@ class C1Part(NamedTuple):
     error_curves: pd.DataFrame  # output, z_centre, sigma2_sq (Eq. 6)
     grid: RedshiftGrid  # original grid
     n_extend: tuple[int, int]  # Step 3 bins appended left/right
-
-
-def expected_residuals(
-    z0: np.ndarray,
-    mag_row: np.ndarray,
-    error_curves: pd.DataFrame,
-    grid: RedshiftGrid,
-    n_extend: tuple[int, int],
-    k: float = 1.0,
-    density_z: np.ndarray | None = None,
-    density_rows: np.ndarray | None = None,
-    chunk: int = 2048,
-) -> np.ndarray:
-    """Expected residual ``(z_bar - z0) / (1 + z0)`` per galaxy (Eq. C.1 with Eq. 8's z_bar).
-
-    Parameters
-    ----------
-    z0 : (N,) spectroscopic redshifts of the galaxies (continuous values).
-    mag_row : (N,) magnitude rows; row ``r`` feeds outputs ``r // 2`` and ``(r + 1) // 2``.
-    error_curves : ``output``, ``z_centre``, ``sigma2_sq`` (Eq. 6, redshift^2), one row per
-        (output, z bin) on the original grid; interpolated linearly at ``z0``.
-    grid, n_extend : original redshift grid and Step 3 extension (bins left, right).
-    k : rescaling factor of ``sigma2^2`` (Appendix C).
-    density_z, density_rows : the sample whose z_spec density per output shapes the
-        profile; default the galaxies themselves.
-    chunk : galaxies per vectorised block (memory ~ chunk x extended bins x 8 bytes).
-
-    Returns
-    -------
-    (N,) float array of expected dz (NaN where the profile has no support).
-    """
-    require_columns(error_curves, ["output", "z_centre", "sigma2_sq"], "error curves")
-    if k <= 0:
-        raise ValueError(f"rescaling factor k must be positive, got {k}")
-    z0 = np.asarray(z0, float)
-    rows = np.asarray(mag_row).astype(np.int64)
-    dz_src = z0 if density_z is None else np.asarray(density_z, float)
-    dr_src = rows if density_rows is None else np.asarray(density_rows).astype(np.int64)
-    ext = grid.extend(*n_extend)
-    zc = ext.centres
-    lo, hi = activated_outputs(rows)
-    out = np.zeros_like(z0)
-    for o in np.unique(np.concatenate([lo, hi])):
-        ec = error_curves[error_curves["output"] == o].sort_values("z_centre")
-        if ec.empty:
-            raise InputError(f"no error curve for magnitude output {o}", field="output",
-                             expected="one error curve per output that the galaxies activate")
-        dens = np.zeros(ext.n_bins)
-        dens[n_extend[0]:n_extend[0] + grid.n_bins] = output_density(dz_src, dr_src, int(o), grid)
-        for arr in (lo, hi):
-            idx = np.flatnonzero(arr == o)
-            var = k * np.interp(z0[idx], ec["z_centre"].to_numpy(float), ec["sigma2_sq"].to_numpy(float))
-            var = np.maximum(var, (0.05 * ext.width) ** 2)  # a zero error curve means a delta profile
-            for s in range(0, idx.size, chunk):
-                sl = slice(s, s + chunk)
-                w = np.exp(-0.5 * (zc[None, :] - z0[idx][sl, None]) ** 2 / var[sl, None]) * dens[None, :]
-                norm = w.sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    zbar = (w @ zc) / norm
-                out[idx[sl]] += 0.5 * (zbar - z0[idx][sl]) / (1.0 + z0[idx][sl])
-    return out
 
 
 def binned_mean(x: np.ndarray, y: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -16,11 +16,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from .style import (
-    LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, curve_range, get_curve, method_color, method_label,
-    method_key, new_figure, plot_curve, require_columns, robust_ylim, save_figure,
-    style_context, zero_line,
-)
+from photoz_debias.methods import method_key
+from photoz_debias.evaluate.table import get_curve
+from photoz_debias.errors import require_columns
+from photoz_debias.figures.style import LABEL_DZ, LABEL_ZPHOTO, LABEL_ZSPEC, curve_range, method_color, method_label, new_figure, plot_curve, robust_ylim, save_figure, style_context, zero_line
 
 PARAM_LABELS = {
     "threshold": "balancing threshold $th$",

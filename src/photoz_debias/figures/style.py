@@ -38,11 +38,10 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from photoz_debias.atomic import atomic_path
-from photoz_debias.errors import InputError
+from photoz_debias.methods import LABELS, method_key
 
 #: Order in which methods appear in legends.
 METHOD_ORDER = (
@@ -77,17 +76,8 @@ DEFAULT_STYLE: dict = {
         "zmedian": "#2ca02c",
     },
     "labels": {
-        "baseline": "Baseline",
-        "step1": "Step 1",
-        "step2": "Step 2",
-        "step3": "Step 3",
-        "step3_no_step2": "Step 3\\2",
-        "step3a": "Step 3a",
-        "step3b": "Step 3b",
-        "step4": "Step 4",
-        "knn": "kNN",
+        **LABELS,
         "pasquet_zmean": "Baseline $z_\\mathrm{mean}$ (Pasquet et al. 2019)",
-        "survey": "Survey photo-z",
         "z_spec": "$z_\\mathrm{spec}$",
         "zmode": "$z_\\mathrm{mode}$",
         "zmean": "$z_\\mathrm{mean}$",
@@ -96,7 +86,6 @@ DEFAULT_STYLE: dict = {
 }
 
 _FORMATS = ("png", "pdf", "svg")
-_ALIASES = {"survey_photoz": "survey", "step3\\2": "step3_no_step2"}
 
 # Axis labels shared by all figures; redshifts are dimensionless.
 LABEL_ZSPEC = "$z_\\mathrm{spec}$"
@@ -124,7 +113,7 @@ def merge_style(user: dict | None = None) -> dict:
         if key in ("colors", "labels"):
             if not isinstance(value, dict):
                 raise ValueError(f"figure style {key!r} must be a mapping, got {value!r}")
-            style[key].update({_ALIASES.get(k, k): v for k, v in value.items()})
+            style[key].update({method_key(k): v for k, v in value.items()})
         else:
             style[key] = value
     if not (isinstance(style["dpi"], (int, np.integer)) and 30 <= style["dpi"] <= 1200):
@@ -209,10 +198,6 @@ def save_figure(fig: Figure, out, style: dict) -> list[Path]:
     return paths
 
 
-def method_key(method: str) -> str:
-    return _ALIASES.get(method, method)
-
-
 def method_color(method: str, style: dict) -> str:
     """The colour of ``method`` (same in every figure); grey for unknown methods."""
     return style["colors"].get(method_key(method), "#555555")
@@ -221,86 +206,6 @@ def method_color(method: str, style: dict) -> str:
 def method_label(method: str, style: dict) -> str:
     """The legend label of ``method``; the key itself for unknown methods."""
     return style["labels"].get(method_key(method), method)
-
-
-# ---------------------------------------------------------------------------------------
-# Input checks and metric look-ups
-
-METRIC_COLUMNS = ("method", "estimate", "metric", "bin_lo", "bin_hi", "value", "error")
-
-
-def require_columns(df: pd.DataFrame, columns, what: str) -> None:
-    """Raise :class:`InputError` naming the first missing column of ``df``."""
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{what} lacks column(s) {missing}",
-            field=missing[0],
-            expected=f"columns {list(columns)}",
-        )
-
-
-def check_metrics(metrics: pd.DataFrame, what: str = "metrics", need=()) -> pd.DataFrame:
-    """Check the tidy metrics schema and that each metric name in ``need`` occurs."""
-    require_columns(metrics, METRIC_COLUMNS, what)
-    present = set(metrics["metric"].unique())
-    for name in need:
-        if name not in present:
-            raise InputError(
-                f"{what} has no rows with metric {name!r}",
-                field="metric",
-                expected=f"one of the metric names in photoz_debias.figures.style; present: {sorted(present)}",
-            )
-    return metrics
-
-
-def _select(metrics, method, metric, estimate):
-    m = metrics[(metrics["method"].map(method_key) == method_key(method)) & (metrics["metric"] == metric)]
-    if m.empty:
-        return m
-    if estimate is not None:
-        sel = m[m["estimate"] == estimate]
-        # Peers (kNN, survey photo-z) carry one estimate of their own; use it.
-        if sel.empty and m["estimate"].nunique() == 1:
-            sel = m
-        return sel
-    if m["estimate"].nunique() > 1:
-        m = m[m["estimate"] == ("zmode" if "zmode" in set(m["estimate"]) else m["estimate"].iloc[0])]
-    return m
-
-
-def get_curve(metrics: pd.DataFrame, method: str, metric: str, estimate: str | None = "zmode"):
-    """A per-bin curve as arrays ``(x, lo, hi, value, error)`` sorted by bin, or None.
-
-    ``x`` is the bin centre; empty bins (NaN value) are kept so lines break there.
-    """
-    m = _select(metrics, method, metric, estimate)
-    m = m[np.isfinite(m["bin_lo"].to_numpy(float))]
-    if m.empty:
-        return None
-    m = m.sort_values("bin_lo")
-    lo = m["bin_lo"].to_numpy(float)
-    hi = m["bin_hi"].to_numpy(float)
-    err = m["error"].to_numpy(float) if "error" in m else np.full(len(m), np.nan)
-    return 0.5 * (lo + hi), lo, hi, m["value"].to_numpy(float), err
-
-
-def get_scalar(metrics: pd.DataFrame, method: str, metric: str, estimate: str | None = "zmode"):
-    """A global metric as ``(value, error)``; ``(nan, nan)`` when absent."""
-    m = _select(metrics, method, metric, estimate)
-    m = m[~np.isfinite(m["bin_lo"].to_numpy(float))]
-    if m.empty:
-        return np.nan, np.nan
-    return float(m["value"].iloc[0]), float(m["error"].iloc[0])
-
-
-def present_methods(metrics: pd.DataFrame, wanted, metric: str | None = None) -> list[str]:
-    """The methods of ``wanted`` that have rows (with ``metric`` if given), in order."""
-    m = metrics if metric is None else metrics[metrics["metric"] == metric]
-    have = {method_key(x) for x in m["method"].unique()}
-    return [w for w in wanted if method_key(w) in have]
 
 
 def plot_curve(ax, curve, color, label=None, errors=True, light=False, **kw):

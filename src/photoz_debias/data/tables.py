@@ -1,0 +1,283 @@
+"""Label tables of the raw inputs: reading (FITS, Parquet, CSV, text), mapping a source's
+columns to the standard ones, typing, ids, non-detections and validation.
+
+The standard columns and the mapping are described in :mod:`photoz_debias.data.ingest`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from photoz_debias.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+NON_DETECTION_ABS = 90.0  # |mag| at or above this is a sentinel (99, -99, -9999), not a magnitude
+
+
+_FLOAT64 = ("z_spec", "z_true")
+
+
+_REQUIRED = ("z_spec", "r_mag", "ebv")
+
+
+def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None) -> pd.DataFrame:
+    """Read a label table or catalogue into a DataFrame.
+
+    Parameters
+    ----------
+    path : str
+        CSV, Parquet, FITS (binary table) or whitespace-separated text file.
+    fmt : {'auto', 'csv', 'parquet', 'fits', 'text'}
+        ``auto`` chooses by extension; unknown extensions are read as whitespace text.
+    hdu : int
+        FITS extension holding the table.
+    text_columns : list of str, optional
+        Column names of a text file, overriding its ``#`` header line.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per galaxy, byte strings decoded, a fresh RangeIndex (the file's row numbers).
+    """
+    if fmt == "auto":
+        low = path.lower()
+        if low.endswith(".csv"):
+            fmt = "csv"
+        elif low.endswith((".parquet", ".pq")):
+            fmt = "parquet"
+        elif low.endswith((".fits", ".fit", ".fits.gz", ".fts")):
+            fmt = "fits"
+        else:
+            fmt = "text"
+    if not os.path.exists(path):
+        raise InputError("file not found", file=path, field="table", expected="a readable table")
+    try:
+        if fmt == "csv":
+            df = pd.read_csv(path)
+        elif fmt == "parquet":
+            df = pd.read_parquet(path)
+        elif fmt == "fits":
+            from astropy.table import Table
+
+            t = Table.read(path, hdu=hdu)
+            names = [n for n in t.colnames if len(t[n].shape) <= 1]
+            df = t[names].to_pandas()
+        elif fmt == "text":
+            df = _read_text(path, text_columns)
+        else:
+            raise InputError(f"unknown table format {fmt!r}", file=path, field="table_format",
+                             expected="auto, csv, parquet, fits or text")
+    except InputError:
+        raise
+    except Exception as exc:  # the readers raise many types for a damaged file
+        raise InputError(f"cannot read table ({type(exc).__name__}: {exc})", file=path,
+                         field="table", expected=f"a readable {fmt} table") from exc
+    for c in df.columns:
+        if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], bytes):
+            df[c] = df[c].str.decode("ascii").str.strip()
+    return df.reset_index(drop=True)
+
+
+def _read_text(path, text_columns):
+    with open(path) as f:
+        first = f.readline()
+    body = pd.read_csv(path, sep=r"\s+", comment="#", header=None)
+    if text_columns is not None:
+        names = list(text_columns)
+    elif first.startswith("#"):
+        names = first.lstrip("#").split()
+    else:
+        return pd.read_csv(path, sep=r"\s+")
+    if len(names) != body.shape[1]:
+        raise InputError(
+            f"header names {len(names)} columns but the rows have {body.shape[1]}",
+            file=path, row=0, field="text_columns",
+            expected="text_columns in the config listing every column in order")
+    body.columns = names
+    return body
+
+
+def resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: str,
+                     mags_required: bool) -> tuple[pd.DataFrame, dict]:
+    """Standard table from a raw one, following ``columns`` over the layout's defaults."""
+    user = dict(cfg.get("columns") or {})
+    known = {"id", "z_spec", "r_mag", "ebv", "field", "quality", "z_true", "photoz_survey"}
+    known |= {f"mag_{b}" for b in bands} | {f"magerr_{b}" for b in bands}
+    unknown = set(user) - known
+    if unknown:
+        raise InputError(f"unknown column mapping key(s) {sorted(unknown)}", file=file,
+                         field="columns", expected=f"keys among {sorted(known)}")
+    out = pd.DataFrame(index=raw.index)
+    used = {}
+    order = ["id", "z_spec", "ebv", "field", "quality"]
+    order += [f"mag_{b}" for b in bands] + [f"magerr_{b}" for b in bands]
+    order += ["r_mag", "z_true", "photoz_survey"]
+    for name in order:
+        explicit = name in user
+        spec = user[name] if explicit else defaults.get(name, name)
+        if isinstance(spec, dict):
+            if set(spec) != {"constant"}:
+                raise InputError(f"bad mapping {spec!r}", file=file, field=name,
+                                 expected="a column name or {constant: value}")
+            out[name] = spec["constant"]
+            used[name] = spec
+            continue
+        if spec not in raw.columns:
+            if name == "r_mag" and "mag_r" in out:
+                out[name] = out["mag_r"]
+                used[name] = used["mag_r"]
+                continue
+            if explicit or name in _REQUIRED or (mags_required and name.startswith("mag_")):
+                hint = ""
+                if name == "ebv":
+                    hint = ("; E(B-V) is never assumed: map it with columns.ebv, or set "
+                            "columns.ebv: {constant: 0.0} explicitly")
+                raise InputError(f"missing column {spec!r} for {name}{hint}", file=file,
+                                 field=spec, expected=f"one of the columns {list(raw.columns)}")
+            if name in ("field", "quality"):
+                const = "ALL" if name == "field" else "HQ"
+                log.info("%s: no %s column; every galaxy gets %s=%r", file, name, name, const)
+                out[name] = const
+                used[name] = {"constant": const}
+            elif name == "id":
+                out[name] = raw.index.to_numpy(np.int64)
+                used[name] = "row index"
+            continue
+        out[name] = _typed(raw[spec], name, spec, file, raw)
+        used[name] = spec
+    return out, used
+
+
+def _typed(col: pd.Series, name: str, src: str, file: str, raw: pd.DataFrame) -> pd.Series:
+    """A column converted to its standard type; the first unparsable entry is reported."""
+    if name in ("field", "quality"):
+        s = col.astype(str).str.strip()
+        if name == "quality":
+            s = s.str.upper()
+            bad = ~s.isin(["HQ", "LR"])
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(f"quality {s.iloc[i]!r}", file=file, row=int(col.index[i]),
+                                 field=src, expected="HQ or LR")
+        return s
+    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        num = pd.to_numeric(col, errors="coerce")
+        bad = num.isna() & col.notna() | pd.api.types.is_bool_dtype(col)
+        if bad.any():
+            i = int(np.flatnonzero(np.asarray(bad))[0])
+            raise InputError(f"mistyped value {col.iloc[i]!r} in column of dtype {col.dtype}",
+                             file=file, row=int(col.index[i]), field=src, expected="a number")
+        col = num
+    if name == "id":
+        v = col.to_numpy(np.float64)
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"id {col.iloc[i]!r} is not an integer", file=file,
+                             row=int(col.index[i]), field=src, expected="integer ids")
+        return col.astype(np.int64)
+    return col.astype(np.float64 if name in _FLOAT64 else np.float32)
+
+
+def check_ids(table: pd.DataFrame, file: str, src):
+    ids = table["id"].to_numpy()
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        first = ids[rows[0]]
+        same = rows[ids[rows] == first]
+        raise InputError(
+            f"duplicate id {first} (rows {', '.join(str(int(table.index[r])) for r in same[:5])});"
+            f" {int(dup.sum())} rows share an id", file=file, row=int(table.index[same[-1]]),
+            gal_id=int(first), field=src, expected="unique ids")
+
+
+def non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dict) -> np.ndarray:
+    """Boolean keep-mask after the non-detection policy (``error`` raises, ``drop`` drops,
+    ``flag`` keeps the galaxy with the non-detected magnitudes set to NaN)."""
+    if policy not in ("error", "drop", "flag"):
+        raise InputError(f"non_detection {policy!r}", file=file, field="non_detection",
+                         expected="error, drop or flag")
+    bad = np.zeros(len(table), bool)
+    first = None
+    for b in bands:
+        c = f"mag_{b}"
+        if c not in table:
+            continue
+        m = table[c].to_numpy(np.float64)
+        nd = ~np.isfinite(m) | (np.abs(m) >= NON_DETECTION_ABS)
+        if nd.any() and first is None:
+            first = (int(np.flatnonzero(nd)[0]), c)
+        bad |= nd
+    if first is not None and policy == "error":
+        i, c = first
+        raise InputError(
+            f"non-detection {c} = {table[c].iloc[i]} "
+            f"({int(bad.sum())} galaxies have a non-detection)",
+            file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
+            field=used[c] if isinstance(used.get(c), str) else c,
+            expected="finite magnitudes with |m| < 90; or set non_detection: drop (leave such galaxies out) "
+                     "or non_detection: flag (keep them with NaN magnitudes)")
+    if bad.any() and policy == "flag":
+        for b in bands:
+            c = f"mag_{b}"
+            if c in table:
+                m = table[c].to_numpy(np.float64)
+                nd = ~np.isfinite(m) | (np.abs(m) >= NON_DETECTION_ABS)
+                table.loc[nd, c] = np.nan
+        log.info("%s: %d galaxies have a non-detected magnitude, kept with NaN there "
+                 "(non_detection: flag)", file, int(bad.sum()))
+        return np.ones(len(table), bool)
+    if bad.any():
+        log.info("%s: dropped %d galaxies with a non-detection (non_detection: drop)",
+                 file, int(bad.sum()))
+    return ~bad
+
+
+def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns=None) -> None:
+    """Reject galaxies whose labels are unusable.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Standard columns (``id``, ``z_spec``, ``r_mag``, ``ebv``); index = source row.
+    z_range, r_range : (float, float)
+        Closed intervals of valid spectroscopic redshift and dereddened r magnitude (mag).
+        A NaN or negative r is always rejected (the authors replaced it by max(r); we reject).
+    file : str
+        The label file, named in the error.
+    columns : dict, optional
+        Standard name -> source column, to name the source column in the error.
+
+    Raises
+    ------
+    InputError
+        At the first offending galaxy, with its row, id and column.
+    """
+    columns = columns or {}
+    if len(table) == 0:
+        raise InputError("no galaxies", file=file, field="z_spec", expected="at least one galaxy")
+    checks = [("z_spec", z_range, "redshift"), ("r_mag", r_range, "magnitude"),
+              ("ebv", None, "E(B-V)")]
+    for name, rng, what in checks:
+        v = table[name].to_numpy(np.float64)
+        bad = ~np.isfinite(v)
+        expect = "a finite value"
+        if name == "r_mag":
+            bad |= v < 0
+            expect = "a finite, non-negative magnitude"
+        if rng is not None:
+            lo, hi = float(rng[0]), float(rng[1])
+            bad |= (v < lo) | (v > hi)
+            expect += f" in [{lo}, {hi}]"
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            src = columns.get(name, name)
+            raise InputError(f"{what} {name} = {v[i]} ({int(bad.sum())} galaxies fail this check)",
+                             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
+                             field=src if isinstance(src, str) else name, expected=expect)
