@@ -199,7 +199,7 @@ def test_catalogue_real_sdss_mgs_text():
     np.testing.assert_array_equal(src.table["z_spec"], raw[:, 0])
     np.testing.assert_allclose(src.table["g-r"], raw[:, 7], atol=2e-6)  # the file's own colour
     np.testing.assert_array_equal(src.table["magerr_r"], raw[:, 12].astype(np.float32))
-    assert src.table["z_spec"].min() == pytest.approx(0.0030, abs=1e-4)  # README: 0.0030..0.2763
+    assert src.table["z_spec"].min() == pytest.approx(0.0030, abs=1e-4)  # resources/README.md: 0.0030..0.2763
     assert src.table["z_spec"].max() == pytest.approx(0.2763, abs=1e-4)
 
 

@@ -39,7 +39,7 @@ def _get(s, q):
 def test_load_mgs():
     mgs = load_mgs(MGS_DIR)
     assert len(mgs) == 10000
-    # README: median z 0.092 (train) and 0.089 (test); 99.8% have r <= 17.77.
+    # resources/README.md: median z 0.092 (train) and 0.089 (test); 99.8% have r <= 17.77.
     assert 0.088 < mgs["z"].median() < 0.093
     assert (mgs["mag_r"] <= 17.77).mean() > 0.99
     np.testing.assert_allclose(mgs["g-r"], mgs["mag_g"] - mgs["mag_r"], atol=2e-3)
@@ -100,7 +100,7 @@ def test_high_redshift_tail(summary):
 
 @pytest.mark.xfail(strict=True, reason=(
     "known realism gap of the bare sdss_like preset, which config/config.yaml closes with three "
-    "survey parameters (the next test; README, 'The survey's photometric scatter'): at z >= 0.11 the synthetic "
+    "survey parameters (the next test; docs/notes/2026-11-26-survey-photometric-scatter.md): at z >= 0.11 the synthetic "
     "u-g spreads 0.54-0.66 times as wide as the MGS's, g-r 0.64 times at z >= 0.18, r-i 1.4-1.8 "
     "times and i-z 1.3-1.4 times. A strict xfail: closing the gap fails this marker, so it "
     "gets removed."))

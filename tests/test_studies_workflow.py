@@ -16,6 +16,8 @@ TRAIN_RULES = ("train_baseline", "train_step1")
 MAIN = {"sdss", "cfhtls", "sdss_depleted"}
 
 
+N_SEEDS = len(yaml.safe_load(CONFIG.read_text())["ensemble"]["seeds"])  # five, as the paper
+
 def dry_run(tmp_path, *configfiles, expect_ok=True):
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--workflow-profile", "none",
@@ -55,12 +57,12 @@ def test_default_config_runs_every_study_with_one_new_point_each(tmp_path):
     js = jobs(out)
     rules = {r for r, _, _ in js}
     train = [(r, w) for r, w, _ in js if r in TRAIN_RULES]
-    # the main ensembles (3 datasets x 3 seeds x 2 models) and, with the study seed only, one
+    # the main ensembles (3 datasets x the ensemble's seeds x 2 models) and, with the study seed only, one
     # Baseline and one Step 1 per retraining point off the base setting; no trunk is trained
     # for the threshold and iterations studies
     main = [w for _, w in train if w["dataset"] in MAIN]
     derived = [w for _, w in train if w["dataset"] not in MAIN]
-    assert len(main) == 2 * 3 * 3
+    assert len(main) == 2 * 3 * N_SEEDS
     assert {w["dataset"] for w in derived} == DEFAULT_POINTS
     assert len(derived) == 2 * len(DEFAULT_POINTS) and {w["seed"] for w in derived} == {"0"}
     assert STUDY_FIGURE_RULES | {"gather_study", "iterations_checkpoint"} <= rules
@@ -116,7 +118,7 @@ def test_overlay_retrains_only_the_derived_datasets_with_the_study_seeds(tmp_pat
     assert {w["seed"] for _, w, _ in derived} == {"0"}  # studies.seeds only
     assert len(derived) == 2 * len(expected)  # Baseline and Step 1 each
     # the base settings (180 bins, fraction 1, sigma_z 0, netcpu) are not retrained
-    assert len(train) - len(derived) == 2 * 3 * 3
+    assert len(train) - len(derived) == 2 * 3 * N_SEEDS
     # derived datasets read the base dataset's stamps: no preprocessing of their own
     assert all(i == "results/sdss/stamps.h5" for _, _, i in derived)
     assert sum(r == "preprocess" for r, _, _ in js) == 2
@@ -148,7 +150,7 @@ def test_quick_overlay_runs_the_sdss_like_survey_alone(tmp_path):
     js = jobs(out)
     rules = {r for r, _, _ in js}
     assert {w["dataset"] for _, w, _ in js if "dataset" in w} == {"sdss"}
-    assert sum(r == "train_step1" for r, _, _ in js) == 3
+    assert sum(r == "train_step1" for r, _, _ in js) == N_SEEDS
     assert not rules & (STUDY_FIGURE_RULES | {"gather_study", "deplete_training"})
     for fig in ("fig06_residuals_netcpu_all", "fig09_calibration_netcpu_all"):
         assert f"results/sdss/figures/{fig}.png" in out

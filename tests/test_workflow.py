@@ -106,7 +106,7 @@ def _step3_inputs(tmp_path, label_variance):
 def test_step3_trains_on_the_label_table_of_label_variance(tmp_path, label_variance):
     inputs = _step3_inputs(tmp_path, label_variance)
     step3 = inputs["train_step3"] + inputs["train_step3_no_step2"]
-    measured = label_variance != "eq7"  # measured is the default
+    measured = label_variance == "measured"  # Eq. 7 is the default (the paper's)
     for line in step3:
         assert ("_measured.parquet" in line) == measured, line
     assert ("measure_label_variance" in inputs) == measured

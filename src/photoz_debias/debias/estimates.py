@@ -102,9 +102,11 @@ def point_estimates(p: np.ndarray, centres: np.ndarray) -> dict[str, np.ndarray]
         q = p[s : s + _CHUNK].astype(np.float64)
         q /= q.sum(axis=1, keepdims=True)
         out["zmode"][s : s + _CHUNK] = c[np.argmax(q, axis=1)]
-        mean = q @ c
+        # row-wise sums, not a matrix product: BLAS picks other kernels (and roundings) for
+        # other numbers of rows, so a galaxy's estimate would depend on its chunk
+        mean = (q * c).sum(axis=1)
         out["zmean"][s : s + _CHUNK] = mean
-        out["zerr"][s : s + _CHUNK] = np.sqrt(np.maximum(q @ (c * c) - mean * mean, 0.0))
+        out["zerr"][s : s + _CHUNK] = np.sqrt(np.maximum((q * (c * c)).sum(axis=1) - mean * mean, 0.0))
         cdf = np.cumsum(q, axis=1)
         # rounding can leave the last cumulative value a hair below 1/2 for a density
         # concentrated in the final bin; argmax of the boolean then picks the right bin anyway
