@@ -1,6 +1,6 @@
 """The repository runs as a user clones it: in a folder with nothing beside it.
 
-The tracked files are copied to an empty temporary folder (no ``../shared``, no results); the
+The tracked files are copied to an empty temporary folder (nothing beside it, no results); the
 quick look's survey is generated there (fewer galaxies, to keep CI short), ingested into the
 preprocessed HDF5 and checked against the shipped real MGS catalogue (the realism figure);
 the catalogue-mode configuration's inputs resolve (dry run), also from another working
