@@ -188,7 +188,7 @@ def step4_shift(
     row_train : (N_train,) their magnitude rows (same grid as ``row_test``).
     z_bins : (n + 1,) redshift bin edges for matching the (z, row) distributions.
     zphoto_cell_edges : (k + 1,) edges of the z_photo cells where the bias is measured
-        (width 0.01 for SDSS; see :func:`cell_edges`).
+        (the workflow uses :meth:`RedshiftGrid.aligned_edges`: whole grid bins, since z_photo (zmode) takes grid centres only).
     n_resamplings : number of independent resamplings (5 in the paper).
     seed : seed of the resamplings.
 
