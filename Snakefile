@@ -34,6 +34,7 @@ include: "workflow/rules/calibrate.smk"
 include: "workflow/rules/catalogue.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/scaling.smk"
 
 
 rule all:

@@ -279,10 +279,12 @@ def all_outputs(wildcards):
     return out
 
 
-def label_variance(ds):
-    """How Step 3's label means get their scattering variance: 'measured' (Step 3b's error
-    curves, the default) or 'eq7' (Eq. 7 as written)."""
-    return dataset_cfg(ds)["heads"].get("label_variance", "eq7")
+def label_variance(ds, part):
+    """How Step 3's label means get their scattering variance: 'eq7' (Eq. 7 as written, the
+    default) or 'measured' (Step 3b's error curves). A part's own `label_variance` overrides
+    the dataset's heads setting, so that two parts compare both on the same trunks."""
+    own = part_cfg(ds, part).get("label_variance")
+    return own or dataset_cfg(ds)["heads"].get("label_variance", "eq7")
 
 
 def step3_labels(stem, seed=None):
@@ -290,7 +292,7 @@ def step3_labels(stem, seed=None):
     Step 3b's measured variance) or ``{stem}.parquet`` (Eq. 7), per label_variance."""
 
     def _file(wildcards):
-        suffix = "_measured" if label_variance(wildcards.dataset) == "measured" else ""
+        suffix = "_measured" if label_variance(wildcards.dataset, wildcards.part) == "measured" else ""
         s = wildcards.seed if seed is None else seed(wildcards)
         return (
             f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
