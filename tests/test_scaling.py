@@ -105,3 +105,16 @@ def test_the_overlay_trains_each_trunk_once_for_both_variances(tmp_path):
     assert counts["train_step3"] == 18
     assert counts["measure_label_variance"] == 9
     assert counts["seed_claims"] == 6 and counts["scaling_table"] == 1
+
+
+def test_rmag_rows_divide_each_bin_by_the_baselines_same_bin():
+    from photoz_debias.evaluate.scaling import rmag_markdown, rmag_rows
+
+    rows = [{"method": m, "metric": "sigma_mad_rmag", "estimate": "zmode", "bin_lo": lo,
+             "bin_hi": lo + 1, "value": v, "error": 0.0}
+            for m, vals in (("baseline", (0.010, 0.020)), ("step3", (0.015, 0.020)))
+            for lo, v in zip((15.0, 16.0), vals)]
+    r = rmag_rows(pd.DataFrame(rows), methods=("step3",))
+    assert list(r["sigma_mad_rel"]) == pytest.approx([1.5, 1.0])
+    md = rmag_markdown(r.assign(variance="eq7", n_train=10000))
+    assert "| 10,000 | Step 3 | 1.50 | 1.00 |" in md

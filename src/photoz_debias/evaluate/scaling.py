@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.evaluate.claims import claim_values
-from photoz_debias.evaluate.table import get_scalar
+from photoz_debias.evaluate.table import get_curve, get_scalar
 from photoz_debias.methods import LABELS
 
 #: the chain the experiment follows, Baseline -> Step 4
@@ -51,6 +51,24 @@ def step_rows(metrics: pd.DataFrame) -> pd.DataFrame:
         row["tv_floor"] = floor
         row["tv_excess"] = vals["tv"][0] - floor
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rmag_rows(metrics: pd.DataFrame, methods=("step1", "step3", "step4")) -> pd.DataFrame:
+    """sigma_MAD (Eq. 11) per r-magnitude bin of each method relative to the Baseline's in
+    the same bin: where in magnitude a step costs precision (the sparse bright and faint rows
+    give each redshift head the fewest galaxies)."""
+    base = get_curve(metrics, "baseline", "sigma_mad_rmag")
+    if base is None:
+        return pd.DataFrame()
+    rows = []
+    for method in methods:
+        c = get_curve(metrics, method, "sigma_mad_rmag")
+        if c is None:
+            continue
+        for lo, hi, v, b in zip(base[1], base[2], c[3], base[3]):
+            rows.append({"method": method, "r_lo": lo, "r_hi": hi, "sigma_mad": v,
+                         "sigma_mad_baseline": b, "sigma_mad_rel": v / b if b > 0 else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -107,6 +125,24 @@ def scaling_table(points: list[dict]) -> pd.DataFrame:
     cols = ["dataset", "part", "variance", "n_train", "method"]
     out = pd.concat(frames, ignore_index=True)
     return out[cols + [c for c in out.columns if c not in cols]]
+
+
+def rmag_markdown(rmag: pd.DataFrame) -> str:
+    """:func:`rmag_rows` of every point (with ``variance`` and ``n_train`` columns) as one
+    table per variance: a row per (size, method), a column per r bin."""
+    lines = []
+    for variance, t in rmag.groupby("variance", sort=False):
+        bins = t.drop_duplicates(["r_lo", "r_hi"]).sort_values("r_lo")
+        lines += [f"### sigma_MAD per r bin / the Baseline's in that bin ({variance})", "",
+                  "| n_train | method | " + " | ".join(f"{a:g}-{b:g}" for a, b in
+                                                     zip(bins.r_lo, bins.r_hi)) + " |",
+                  "|---:|---|" + "---:|" * len(bins)]
+        for (n, method), g in t.groupby(["n_train", "method"], sort=True):
+            g = g.set_index("r_lo")
+            cells = [f"{g.loc[a, 'sigma_mad_rel']:.2f}" if a in g.index else "" for a in bins.r_lo]
+            lines.append(f"| {n:,} | {LABELS.get(method, method)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def summary_markdown(table: pd.DataFrame, sigma1: pd.DataFrame | None = None) -> str:
