@@ -79,7 +79,7 @@ rule seed_claims:
 
 rule scaling_table:
     input:
-        stamps=scaling_inputs("results/{dataset}/stamps.h5"),
+        stamps=lambda wildcards: [f"results/{ds}/stamps.h5" for ds in scaling_datasets()],
         metrics=scaling_inputs("results/{dataset}/{net}/{part}/metrics.parquet"),
         seed_claims=scaling_inputs("results/{dataset}/{net}/{part}/seed_claims.parquet"),
         error_curves=scaling_inputs(
@@ -98,6 +98,6 @@ rule scaling_table:
     params:
         points=scaling_points,
         seeds=SEEDS,
-        style=config["figures"],
+        style=figure_style,
     script:
         "../scripts/scaling_table.py"

@@ -10,6 +10,7 @@ Eq. 8 (the paper's); dashed: the measured variance.
 
 from __future__ import annotations
 
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -62,14 +63,14 @@ def plot_scaling(table: pd.DataFrame, seeds: pd.DataFrame, sigma1: pd.DataFrame,
                                 label=f"each seed ({variance})")
         for ax, y, lab in ((axes[0], 1.0, "$\\sigma_\\mathrm{MAD}$ / Baseline's"),
                            (axes[1], 1.0, "outlier fraction / Baseline's"),
-                           (axes[2], 0.0, "high-z slope $C$ (Eq. 9), grey: claim-2 bound"),
+                           (axes[2], 0.0, "$C$ (Eq. 9); grey: claim-2 bound"),
                            (axes[3], 0.0, "claim-2 margin (standard errors)"),
                            (axes[4], 0.0, "$D_\\mathrm{TV}$ above the Baseline's floor")):
             zero_line(ax, y)
             ax.set_title(lab, fontsize="small")
         s1 = sigma1[sigma1["variance"] == "eq7"] if len(sigma1) else sigma1
         if len(s1):
-            cmap = __import__("matplotlib").colormaps["viridis"]
+            cmap = matplotlib.colormaps["viridis"]
             outs = sorted(s1["output"].unique())
             for i, o in enumerate(outs):
                 so = s1[s1["output"] == o].sort_values("n_train")
@@ -78,8 +79,11 @@ def plot_scaling(table: pd.DataFrame, seeds: pd.DataFrame, sigma1: pd.DataFrame,
                                  label=f"output {o}")
             axes[5].set_title("Eq. 4's $\\sigma_1$ per output (Eq. 7 part)", fontsize="small")
             axes[5].legend(fontsize="x-small", ncol=2)
+        sizes = sorted(table["n_train"].unique())
         for ax in axes:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_xticks(sizes, [f"{n / 1000:g}k" for n in sizes])
             ax.set_xlabel("training galaxies")
         axes[2].legend(fontsize="x-small", ncol=2)
         axes[3].legend(fontsize="x-small")
