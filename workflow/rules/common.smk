@@ -91,7 +91,9 @@ def applied_datasets():
 
 def withholds_test(ds):
     """A validation sample: the model's own test galaxies with z_spec withheld."""
-    return is_applied(ds) and config["datasets"][ds]["apply"].get("withhold_test", False)
+    return is_applied(ds) and config["datasets"][ds]["apply"].get(
+        "withhold_test", False
+    )
 
 
 def model_of(ds):
@@ -100,7 +102,8 @@ def model_of(ds):
 
 def dataset_cfg(ds):
     """A dataset's configuration; a study point's is its base's with the point's override;
-    an applied sample's is its model's with its own ingestion keys (APPLIED_OWN_KEYS)."""
+    an applied sample's is its model's with its own ingestion keys (APPLIED_OWN_KEYS).
+    """
     if study_run(ds) is not None:
         return _study_cfg(ds)
     if is_applied(ds):
@@ -329,7 +332,11 @@ def step3_labels(stem, seed=None):
     Step 3b's measured variance) or ``{stem}.parquet`` (Eq. 7), per label_variance."""
 
     def _file(wildcards):
-        suffix = "_measured" if label_variance(wildcards.dataset, wildcards.part) == "measured" else ""
+        suffix = (
+            "_measured"
+            if label_variance(wildcards.dataset, wildcards.part) == "measured"
+            else ""
+        )
         s = wildcards.seed if seed is None else seed(wildcards)
         return (
             f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
@@ -397,7 +404,10 @@ def all_part_labels():
 def figure_targets(wildcards=None):
     out = []
     if all_parts():  # not when only applied samples are run
-        out += ["results/figures/fig11_tomography.png", "results/figures/fig12_peers.png"]
+        out += [
+            "results/figures/fig11_tomography.png",
+            "results/figures/fig12_peers.png",
+        ]
     real = config["realism"]
     if real["activate"] and real["dataset"] in config["run"]:
         out.append(f"results/{real['dataset']}/figures/realism.png")
