@@ -75,10 +75,43 @@ def _study_cfg(ds):
     return st.derived_config(config["datasets"][d.base], d.study, d.value)
 
 
+# Apply mode: a dataset with `apply: {model: <dataset>}` is an applied sample (galaxies
+# without spectra) run through the model dataset's trained ensemble; only its own ingestion
+# keys are its own, the rest (grid, rows, net, parts, ...) are the model's.
+APPLIED_OWN_KEYS = ("apply", "source", "pixel_divisor", "valid_range")
+
+
+def is_applied(ds):
+    return "apply" in config["datasets"].get(ds, {})
+
+
+def applied_datasets():
+    return [ds for ds in config["datasets"] if is_applied(ds)]
+
+
+def withholds_test(ds):
+    """A validation sample: the model's own test galaxies with z_spec withheld."""
+    return is_applied(ds) and config["datasets"][ds]["apply"].get(
+        "withhold_test", False
+    )
+
+
+def model_of(ds):
+    return config["datasets"][ds]["apply"]["model"]
+
+
 def dataset_cfg(ds):
-    """A dataset's configuration; a study point's is its base's with the point's override."""
+    """A dataset's configuration; a study point's is its base's with the point's override;
+    an applied sample's is its model's with its own ingestion keys (APPLIED_OWN_KEYS).
+    """
     if study_run(ds) is not None:
         return _study_cfg(ds)
+    if is_applied(ds):
+        own = config["datasets"][ds]
+        return {
+            **config["datasets"][model_of(ds)],
+            **{k: own[k] for k in APPLIED_OWN_KEYS if k in own},
+        }
     return config["datasets"][base_dataset(ds)]
 
 
@@ -136,6 +169,10 @@ def preprocess_params(wildcards):
     ds = dataset_cfg(wildcards.dataset)
     keys = ["source", "pixel_divisor", "split", "valid_range", "rows"]
     out = {k: ds[k] for k in keys}
+    if is_applied(wildcards.dataset):
+        # every galaxy is applied (no split); z_spec is not needed
+        out["split"] = None
+        out["applied"] = True
     out["config_hash"] = config_hash(out)
     return out
 
@@ -271,6 +308,9 @@ def part_outputs(ds, part):
 def all_outputs(wildcards):
     out = []
     for ds in run_datasets():
+        if is_applied(ds):
+            out += applied_outputs(ds)
+            continue
         out.append(f"results/{ds}/stamps.h5")
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
@@ -292,7 +332,11 @@ def step3_labels(stem, seed=None):
     Step 3b's measured variance) or ``{stem}.parquet`` (Eq. 7), per label_variance."""
 
     def _file(wildcards):
-        suffix = "_measured" if label_variance(wildcards.dataset, wildcards.part) == "measured" else ""
+        suffix = (
+            "_measured"
+            if label_variance(wildcards.dataset, wildcards.part) == "measured"
+            else ""
+        )
         s = wildcards.seed if seed is None else seed(wildcards)
         return (
             f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
@@ -337,8 +381,14 @@ def experiment_sample_names(wildcards):
 
 
 def all_parts():
-    """(dataset, part) of every configured run, the depleted training variant excluded."""
-    return [(ds, part) for ds in config["run"] for part in dataset_parts(ds)]
+    """(dataset, part) of every configured run, the depleted training variant and the
+    applied samples excluded."""
+    return [
+        (ds, part)
+        for ds in config["run"]
+        if not is_applied(ds)
+        for part in dataset_parts(ds)
+    ]
 
 
 def all_part_metrics(wildcards):
@@ -352,12 +402,19 @@ def all_part_labels():
 
 
 def figure_targets(wildcards=None):
-    out = ["results/figures/fig11_tomography.png", "results/figures/fig12_peers.png"]
+    out = []
+    if all_parts():  # not when only applied samples are run
+        out += [
+            "results/figures/fig11_tomography.png",
+            "results/figures/fig12_peers.png",
+        ]
     real = config["realism"]
     if real["activate"] and real["dataset"] in config["run"]:
         out.append(f"results/{real['dataset']}/figures/realism.png")
     dep = config["calibrate"]["depleted_training"]
     for ds in run_datasets():
+        if is_applied(ds):
+            continue  # applied_outputs
         fig = f"results/{ds}/figures"
         net = net_of(ds)
         if ds.endswith(DEPLETED):
@@ -532,3 +589,59 @@ def study_figures():
 
 
 _check_studies()
+
+
+# ---- apply mode (workflow/rules/apply.smk) ----
+
+
+def apply_parts(ds):
+    """The model's parts an applied sample runs through (apply.parts, default all)."""
+    return list(config["datasets"][ds]["apply"].get("parts") or dataset_parts(ds))
+
+
+def applied_outputs(ds):
+    net = net_of(ds)
+    out = [f"results/{ds}/stamps.h5"]
+    for part in apply_parts(ds):
+        base = f"results/{ds}/{net}/{part}"
+        out += [
+            f"{base}/catalogue.parquet",
+            f"{base}/nz.parquet",
+            f"results/{ds}/figures/nz_{net}_{part}.png",
+        ]
+        if withholds_test(ds):
+            out.append(f"{base}/validation.md")
+    return out
+
+
+def model_files(pattern):
+    """Files of an applied sample's model dataset (``{model}`` in ``pattern``), one per seed
+    when ``pattern`` has ``{seed}``."""
+
+    def _files(wildcards):
+        seeds = [wildcards.seed] if "seed" in wildcards.keys() else SEEDS
+        other = {k: v for k, v in wildcards.items() if k != "seed"}
+        return expand(pattern, model=model_of(wildcards.dataset), seed=seeds, **other)
+
+    return _files
+
+
+def model_stamps(wildcards):
+    return f"results/{model_of(wildcards.dataset)}/stamps.h5"
+
+
+def applied_seed_files(wildcards):
+    return expand(
+        "results/{dataset}/{net}/seed{seed}/applied.h5", seed=SEEDS, **wildcards
+    )
+
+
+def tomography_params(wildcards):
+    return config["datasets"][wildcards.dataset]["apply"]["tomography"]
+
+
+def withheld_truth(wildcards):
+    """The validation sample's withheld z_spec (read by the validation outputs only)."""
+    if withholds_test(wildcards.dataset):
+        return [f"results/{wildcards.dataset}/withheld_z_spec.parquet"]
+    return []
