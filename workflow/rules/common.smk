@@ -645,3 +645,42 @@ def withheld_truth(wildcards):
     if withholds_test(wildcards.dataset):
         return [f"results/{wildcards.dataset}/withheld_z_spec.parquet"]
     return []
+
+
+# ---- the scaling experiment (config/scaling.yaml, rules/scaling.smk) ----
+
+
+def scaling_datasets():
+    return list(config.get("scaling", {}).get("datasets", []))
+
+
+def scaling_part_outputs(wildcards=None):
+    out = []
+    for ds in scaling_datasets():
+        out.append(f"results/{ds}/stamps.h5")
+        for part in dataset_parts(ds):
+            out += part_outputs(ds, part)
+    return out
+
+
+def scaling_points(wildcards=None):
+    """{dataset: {part: Eq. 8 variance}} of the experiment."""
+    return {
+        ds: {part: label_variance(ds, part) for part in dataset_parts(ds)}
+        for ds in scaling_datasets()
+    }
+
+
+def scaling_inputs(pattern, per_seed=False):
+    def _files(wildcards):
+        out = []
+        for ds in scaling_datasets():
+            for part in dataset_parts(ds):
+                seeds = SEEDS if per_seed else [None]
+                out += [
+                    pattern.format(dataset=ds, net=net_of(ds), part=part, seed=s)
+                    for s in seeds
+                ]
+        return out
+
+    return _files

@@ -2,46 +2,10 @@
 # Baseline -> Step 4, then one table and figure against training-set size.
 
 
-def scaling_datasets():
-    return list(config.get("scaling", {}).get("datasets", []))
-
-
-def scaling_part_outputs(wildcards=None):
-    out = []
-    for ds in scaling_datasets():
-        out.append(f"results/{ds}/stamps.h5")
-        for part in dataset_parts(ds):
-            out += part_outputs(ds, part)
-    return out
-
-
 rule scaling:
     input:
         scaling_part_outputs,
         "results/scaling/scaling.md",
-
-
-def scaling_points(wildcards=None):
-    """{dataset: {part: Eq. 8 variance}} of the experiment."""
-    return {
-        ds: {part: label_variance(ds, part) for part in dataset_parts(ds)}
-        for ds in scaling_datasets()
-    }
-
-
-def scaling_inputs(pattern, per_seed=False):
-    def _files(wildcards):
-        out = []
-        for ds in scaling_datasets():
-            for part in dataset_parts(ds):
-                seeds = SEEDS if per_seed else [None]
-                out += [
-                    pattern.format(dataset=ds, net=net_of(ds), part=part, seed=s)
-                    for s in seeds
-                ]
-        return out
-
-    return _files
 
 
 # Claims 1-3 of each seed's models alone (Baseline, Steps 2, 3b, 3), and of the ensemble.
@@ -51,7 +15,9 @@ rule seed_claims:
         stamps="results/{dataset}/stamps.h5",
         baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
         step1=seed_files("results/{dataset}/{net}/seed{seed}/step1.pt"),
-        representations=seed_files("results/{dataset}/{net}/seed{seed}/representations.h5"),
+        representations=seed_files(
+            "results/{dataset}/{net}/seed{seed}/representations.h5"
+        ),
         step2=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step2.pt"),
         step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
         step3=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3.pt"),
@@ -79,11 +45,14 @@ rule seed_claims:
 
 rule scaling_table:
     input:
-        stamps=lambda wildcards: [f"results/{ds}/stamps.h5" for ds in scaling_datasets()],
+        stamps=lambda wildcards: [
+            f"results/{ds}/stamps.h5" for ds in scaling_datasets()
+        ],
         metrics=scaling_inputs("results/{dataset}/{net}/{part}/metrics.parquet"),
         seed_claims=scaling_inputs("results/{dataset}/{net}/{part}/seed_claims.parquet"),
         error_curves=scaling_inputs(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet", per_seed=True
+            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet",
+            per_seed=True,
         ),
     output:
         table="results/scaling/scaling.parquet",
