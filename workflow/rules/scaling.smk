@@ -9,7 +9,7 @@ def scaling_datasets():
 def scaling_part_outputs(wildcards=None):
     out = []
     for ds in scaling_datasets():
-        out.append(f"results/{ds}/stamps.h5")
+        out.append(paths.stamps_path(ds))
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
     return out
