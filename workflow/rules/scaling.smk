@@ -18,3 +18,86 @@ def scaling_part_outputs(wildcards=None):
 rule scaling:
     input:
         scaling_part_outputs,
+        "results/scaling/scaling.md",
+
+
+def scaling_points(wildcards=None):
+    """{dataset: {part: Eq. 8 variance}} of the experiment."""
+    return {
+        ds: {part: label_variance(ds, part) for part in dataset_parts(ds)}
+        for ds in scaling_datasets()
+    }
+
+
+def scaling_inputs(pattern, per_seed=False):
+    def _files(wildcards):
+        out = []
+        for ds in scaling_datasets():
+            for part in dataset_parts(ds):
+                seeds = SEEDS if per_seed else [None]
+                out += [
+                    pattern.format(dataset=ds, net=net_of(ds), part=part, seed=s)
+                    for s in seeds
+                ]
+        return out
+
+    return _files
+
+
+# Claims 1-3 of each seed's models alone (Baseline, Steps 2, 3b, 3), and of the ensemble.
+rule seed_claims:
+    input:
+        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
+        stamps="results/{dataset}/stamps.h5",
+        baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
+        step1=seed_files("results/{dataset}/{net}/seed{seed}/step1.pt"),
+        representations=seed_files("results/{dataset}/{net}/seed{seed}/representations.h5"),
+        step2=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step2.pt"),
+        step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
+        step3=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3.pt"),
+        error_curves=seed_files(
+            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
+        ),
+    output:
+        "results/{dataset}/{net}/{part}/seed_claims.parquet",
+    log:
+        "logs/{dataset}/{net}/{part}/seed_claims.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/seed_claims.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        grid=grid_params,
+        part=part_params(*PART_EVALUATION),
+        seeds=lambda wildcards: seeds_of(wildcards.dataset, wildcards.part),
+    script:
+        "../scripts/seed_claims.py"
+
+
+rule scaling_table:
+    input:
+        stamps=scaling_inputs("results/{dataset}/stamps.h5"),
+        metrics=scaling_inputs("results/{dataset}/{net}/{part}/metrics.parquet"),
+        seed_claims=scaling_inputs("results/{dataset}/{net}/{part}/seed_claims.parquet"),
+        error_curves=scaling_inputs(
+            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet", per_seed=True
+        ),
+    output:
+        table="results/scaling/scaling.parquet",
+        seeds="results/scaling/seeds.parquet",
+        sigma1="results/scaling/sigma1.parquet",
+        markdown="results/scaling/scaling.md",
+        figure=expand("results/figures/scaling.{fmt}", fmt=config["figures"]["formats"]),
+    log:
+        "logs/scaling/scaling_table.log",
+    conda:
+        "../../envs/photoz.yaml"
+    params:
+        points=scaling_points,
+        seeds=SEEDS,
+        style=config["figures"],
+    script:
+        "../scripts/scaling_table.py"
