@@ -40,6 +40,8 @@ SCHEME = [
         {"dataset": "cfhtls", "net": "netcpu", "part": "wide"},
     ),
     (paths.shared_figure, ("fig11_tomography",), "results/figures/fig11_tomography.png", {}),
+    (paths.shared_figure, ("scaling", "{fmt}"), "results/figures/scaling.{fmt}", {}),
+    (paths.scaling_file, ("seeds.parquet",), "results/scaling/seeds.parquet", {}),
     (
         paths.study_table,
         (),
@@ -53,8 +55,8 @@ SCHEME = [
 def test_wildcards_left_out_give_the_rule_pattern_and_values_fill_it(func, name, pattern, values):
     assert func(*name) == pattern
     # the file of given values is the pattern with them filled in (what Snakemake matches);
-    # wildcards not given (here {sample}) stay wildcards
-    filled = pattern.format_map({**{k: "{" + k + "}" for k in ("sample",)}, **values})
+    # wildcards not given (here {sample}, {fmt}) stay wildcards
+    filled = pattern.format_map({**{k: "{" + k + "}" for k in ("sample", "fmt")}, **values})
     assert func(*name, **values) == filled
 
 

@@ -5,7 +5,8 @@ holds one ensemble seed's trunk files (checkpoints, Baseline densities, represen
 ``.../seed<s>/<part>/`` that seed's files of a debiasing part (balanced subset, heads, label
 fits); ``results/<dataset>/<net>/<part>/`` holds the part's ensemble (estimates, catalogue,
 metrics, Step 4); ``results/<dataset>/figures/`` and ``results/<dataset>/studies/`` a
-dataset's figures and Appendix D tables, ``results/figures/`` the figures of every dataset.
+dataset's figures and Appendix D tables, ``results/figures/`` the figures of every dataset
+and ``results/scaling/`` the scaling experiment's tables.
 
 This is the one place that spells these paths.  The workflow's rules
 (``workflow/rules/*.smk``) name their files with these functions, its target and input
@@ -74,9 +75,14 @@ def part_figure(stem: str, dataset="{dataset}", net="{net}", part="{part}") -> s
     return figure(f"{stem}_{net}_{part}", dataset)
 
 
-def shared_figure(name: str) -> str:
-    """A figure of every run dataset together (Figs. 11, 12)."""
-    return f"{RESULTS}/figures/{name}.png"
+def shared_figure(name: str, fmt="png") -> str:
+    """A figure of every run dataset together (Figs. 11, 12, the scaling experiment's)."""
+    return f"{RESULTS}/figures/{name}.{fmt}"
+
+
+def scaling_file(name: str) -> str:
+    """A table of the scaling experiment (``config/scaling.yaml``), over all its datasets."""
+    return f"{RESULTS}/scaling/{name}"
 
 
 def study_table(dataset="{dataset}", study="{study}") -> str:
