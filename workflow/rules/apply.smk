@@ -21,8 +21,8 @@ rule apply_withhold_test:
     input:
         model_stamps,
     output:
-        stamps="results/{dataset}/stamps.h5",
-        truth="results/{dataset}/withheld_z_spec.parquet",
+        stamps=paths.stamps_path(),
+        truth=paths.dataset_file("withheld_z_spec.parquet"),
     log:
         "logs/{dataset}/apply_withhold_test.log",
     benchmark:
@@ -40,12 +40,12 @@ rule apply_withhold_test:
 
 rule apply_infer:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=paths.stamps_path(),
         model_stamps=model_stamps,
-        baseline=model_files("results/{model}/{net}/seed{seed}/baseline.pt"),
-        step1=model_files("results/{model}/{net}/seed{seed}/step1.pt"),
+        baseline=model_files(paths.seed_file("baseline.pt", dataset="{model}")),
+        step1=model_files(paths.seed_file("step1.pt", dataset="{model}")),
     output:
-        "results/{dataset}/{net}/seed{seed}/applied.h5",
+        paths.seed_file("applied.h5"),
     log:
         "logs/{dataset}/{net}/seed{seed}/apply_infer.log",
     benchmark:
@@ -65,13 +65,13 @@ rule apply_infer:
 
 rule apply_ensemble:
     input:
-        stamps="results/{dataset}/stamps.h5",
+        stamps=paths.stamps_path(),
         applied=applied_seed_files,
-        step1=model_files("results/{model}/{net}/seed{seed}/step1.pt"),
-        step3=model_files("results/{model}/{net}/seed{seed}/{part}/step3.pt"),
+        step1=model_files(paths.seed_file("step1.pt", dataset="{model}")),
+        step3=model_files(paths.seed_part_file("step3.pt", dataset="{model}")),
     output:
-        densities="results/{dataset}/{net}/{part}/densities.h5",
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
+        densities=paths.part_file("densities.h5"),
+        estimates=paths.part_file("estimates.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/apply_ensemble.log",
     benchmark:
@@ -91,10 +91,12 @@ rule apply_ensemble:
 
 rule apply_step4:
     input:
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
-        model_estimates=model_files("results/{model}/{net}/{part}/estimates.parquet"),
+        estimates=paths.part_file("estimates.parquet"),
+        model_estimates=model_files(
+            paths.part_file("estimates.parquet", dataset="{model}")
+        ),
     output:
-        "results/{dataset}/{net}/{part}/catalogue.parquet",
+        paths.part_file("catalogue.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/apply_step4.log",
     benchmark:
@@ -117,11 +119,13 @@ rule apply_step4:
 
 rule apply_tomography:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
-        model_estimates=model_files("results/{model}/{net}/{part}/estimates.parquet"),
+        catalogue=paths.part_file("catalogue.parquet"),
+        model_estimates=model_files(
+            paths.part_file("estimates.parquet", dataset="{model}")
+        ),
     output:
-        nz="results/{dataset}/{net}/{part}/nz.parquet",
-        bins="results/{dataset}/{net}/{part}/nz_bins.parquet",
+        nz=paths.part_file("nz.parquet"),
+        bins=paths.part_file("nz_bins.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/apply_tomography.log",
     benchmark:
@@ -145,13 +149,13 @@ rule apply_tomography:
 
 rule apply_validation:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
-        nz="results/{dataset}/{net}/{part}/nz.parquet",
-        bins="results/{dataset}/{net}/{part}/nz_bins.parquet",
+        catalogue=paths.part_file("catalogue.parquet"),
+        nz=paths.part_file("nz.parquet"),
+        bins=paths.part_file("nz_bins.parquet"),
         truth=withheld_truth,
     output:
-        table="results/{dataset}/{net}/{part}/validation.parquet",
-        table_md="results/{dataset}/{net}/{part}/validation.md",
+        table=paths.part_file("validation.parquet"),
+        table_md=paths.part_file("validation.md"),
     log:
         "logs/{dataset}/{net}/{part}/apply_validation.log",
     wildcard_constraints:
@@ -167,13 +171,13 @@ rule apply_validation:
 
 rule apply_plot_nz:
     input:
-        nz="results/{dataset}/{net}/{part}/nz.parquet",
-        bins="results/{dataset}/{net}/{part}/nz_bins.parquet",
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
+        nz=paths.part_file("nz.parquet"),
+        bins=paths.part_file("nz_bins.parquet"),
+        catalogue=paths.part_file("catalogue.parquet"),
         truth=withheld_truth,
     output:
         report(
-            "results/{dataset}/figures/nz_{net}_{part}.png",
+            paths.part_figure("nz"),
             caption="../report/apply_nz.rst",
             category="Apply mode",
             labels={"dataset": "{dataset}", "figure": "n(z) per tomographic bin"},

@@ -4,6 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from photoz_debias import paths
 from photoz_debias import studies as st
 from photoz_debias.hardware import gpu_request
 from photoz_debias.repo_paths import SOURCE_PATH_KEYS, resolve_config_paths
@@ -122,7 +123,7 @@ def stamps_dataset(ds):
 
 
 def stamps_file(wildcards):
-    return f"results/{stamps_dataset(wildcards.dataset)}/stamps.h5"
+    return paths.stamps_path(stamps_dataset(wildcards.dataset))
 
 
 def is_study(ds, part=None):
@@ -256,7 +257,7 @@ def raw_input(wildcards):
     """The raw files a dataset is ingested from: generated, or the user's own."""
     src = dataset_cfg(wildcards.dataset)["source"]
     if src["layout"] == "synthetic":
-        return f"results/{wildcards.dataset}/raw"
+        return paths.raw_dir(wildcards.dataset)
     files = []
     for k, v in src.items():
         if k not in SOURCE_PATH_KEYS:
@@ -296,12 +297,9 @@ def seed_files(pattern, step2=True):
 
 
 def part_outputs(ds, part):
-    net = net_of(ds)
-    base = f"results/{ds}/{net}/{part}"
     return [
-        f"{base}/catalogue.parquet",
-        f"{base}/metrics.parquet",
-        f"{base}/tables/appendix_e.md",
+        paths.part_file(name, ds, net_of(ds), part)
+        for name in ("catalogue.parquet", "metrics.parquet", "tables/appendix_e.md")
     ]
 
 
@@ -311,7 +309,7 @@ def all_outputs(wildcards):
         if is_applied(ds):
             out += applied_outputs(ds)
             continue
-        out.append(f"results/{ds}/stamps.h5")
+        out.append(paths.stamps_path(ds))
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
     out += figure_targets()
@@ -338,9 +336,12 @@ def step3_labels(stem, seed=None):
             else ""
         )
         s = wildcards.seed if seed is None else seed(wildcards)
-        return (
-            f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
-            f"{stem}{suffix}.parquet"
+        return paths.seed_part_file(
+            f"{stem}{suffix}.parquet",
+            wildcards.dataset,
+            wildcards.net,
+            s,
+            wildcards.part,
         )
 
     return _file
@@ -393,7 +394,8 @@ def all_parts():
 
 def all_part_metrics(wildcards):
     return [
-        f"results/{ds}/{net_of(ds)}/{part}/metrics.parquet" for ds, part in all_parts()
+        paths.part_file("metrics.parquet", ds, net_of(ds), part)
+        for ds, part in all_parts()
     ]
 
 
@@ -405,29 +407,33 @@ def figure_targets(wildcards=None):
     out = []
     if all_parts():  # not when only applied samples are run
         out += [
-            "results/figures/fig11_tomography.png",
-            "results/figures/fig12_peers.png",
+            paths.shared_figure("fig11_tomography"),
+            paths.shared_figure("fig12_peers"),
         ]
     real = config["realism"]
     if real["activate"] and real["dataset"] in config["run"]:
-        out.append(f"results/{real['dataset']}/figures/realism.png")
-    dep = config["calibrate"]["depleted_training"]
+        out.append(paths.figure("realism", real["dataset"]))
     for ds in run_datasets():
         if is_applied(ds):
             continue  # applied_outputs
-        fig = f"results/{ds}/figures"
         net = net_of(ds)
         if ds.endswith(DEPLETED):
-            out += [f"{fig}/fig10_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
+            out += [
+                paths.part_figure("fig10_calibration", ds, net, p)
+                for p in dataset_parts(ds)
+            ]
             continue
-        out.append(f"{fig}/fig03_grid.png")
+        out.append(paths.figure("fig03_grid", ds))
         if dataset_cfg(ds)["source"]["layout"] != "catalogue":  # no stamps to show
-            out.append(f"{fig}/example_stamps.png")
+            out.append(paths.figure("example_stamps", ds))
         if len(experiment_samples(ds)) > 1:
-            out += [f"{fig}/fig09_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
+            out += [
+                paths.part_figure("fig09_calibration", ds, net, p)
+                for p in dataset_parts(ds)
+            ]
         for p in dataset_parts(ds):
             out += [
-                f"{fig}/{name}_{net}_{p}.png"
+                paths.part_figure(name, ds, net, p)
                 for name in (
                     "fig04_balancing",
                     "fig05_soft_label",
@@ -538,7 +544,7 @@ def study_files(name, study=None):
     def _files(wildcards):
         part = wildcards.get("part")
         return [
-            f"results/{d}/{net_of(d)}/{p}/{name}.parquet"
+            paths.part_file(f"{name}.parquet", d, net_of(d), p)
             for _, d, p, bp in study_points(wildcards.dataset, study or wildcards.study)
             if part is None or bp == part
         ]
@@ -567,7 +573,7 @@ def study_datasets():
 
 
 def study_tables():
-    return [f"results/{ds}/studies/{s}.parquet" for ds, s in study_datasets()]
+    return [paths.study_table(ds, s) for ds, s in study_datasets()]
 
 
 def study_figures():
@@ -576,14 +582,15 @@ def study_figures():
     for sweep in threshold_sweeps():
         ds = sweep["dataset"]
         out.append(
-            f"results/{ds}/figures/fig{sweep['figure']}_threshold_{net_of(ds)}_{sweep['part']}.png"
+            paths.part_figure(
+                f"fig{sweep['figure']}_threshold", ds, net_of(ds), sweep["part"]
+            )
         )
     ds = STUDIES["dataset"]
     for s in active_studies():
         for stem in STUDY_FIGURES[s]:
             out += [
-                f"results/{ds}/figures/{stem}_{net_of(ds)}_{p}.png"
-                for p in dataset_parts(ds)
+                paths.part_figure(stem, ds, net_of(ds), p) for p in dataset_parts(ds)
             ]
     return list(dict.fromkeys(out))
 
@@ -601,13 +608,13 @@ def apply_parts(ds):
 
 def applied_outputs(ds):
     net = net_of(ds)
-    out = [f"results/{ds}/stamps.h5"]
+    out = [paths.stamps_path(ds)]
     for part in apply_parts(ds):
-        base = f"results/{ds}/{net}/{part}"
+        base = paths.part_dir(ds, net, part)
         out += [
             f"{base}/catalogue.parquet",
             f"{base}/nz.parquet",
-            f"results/{ds}/figures/nz_{net}_{part}.png",
+            paths.part_figure("nz", ds, net, part),
         ]
         if withholds_test(ds):
             out.append(f"{base}/validation.md")
@@ -627,13 +634,11 @@ def model_files(pattern):
 
 
 def model_stamps(wildcards):
-    return f"results/{model_of(wildcards.dataset)}/stamps.h5"
+    return paths.stamps_path(model_of(wildcards.dataset))
 
 
 def applied_seed_files(wildcards):
-    return expand(
-        "results/{dataset}/{net}/seed{seed}/applied.h5", seed=SEEDS, **wildcards
-    )
+    return expand(paths.seed_file("applied.h5"), seed=SEEDS, **wildcards)
 
 
 def tomography_params(wildcards):
@@ -643,7 +648,7 @@ def tomography_params(wildcards):
 def withheld_truth(wildcards):
     """The validation sample's withheld z_spec (read by the validation outputs only)."""
     if withholds_test(wildcards.dataset):
-        return [f"results/{wildcards.dataset}/withheld_z_spec.parquet"]
+        return [paths.dataset_file("withheld_z_spec.parquet", wildcards.dataset)]
     return []
 
 
@@ -657,7 +662,7 @@ def scaling_datasets():
 def scaling_part_outputs(wildcards=None):
     out = []
     for ds in scaling_datasets():
-        out.append(f"results/{ds}/stamps.h5")
+        out.append(paths.stamps_path(ds))
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
     return out

@@ -5,27 +5,23 @@
 rule scaling:
     input:
         scaling_part_outputs,
-        "results/scaling/scaling.md",
+        paths.scaling_file("scaling.md"),
 
 
 # Claims 1-3 of each seed's models alone (Baseline, Steps 2, 3b, 3), and of the ensemble.
 rule seed_claims:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
-        stamps="results/{dataset}/stamps.h5",
-        baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
-        step1=seed_files("results/{dataset}/{net}/seed{seed}/step1.pt"),
-        representations=seed_files(
-            "results/{dataset}/{net}/seed{seed}/representations.h5"
-        ),
-        step2=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step2.pt"),
-        step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
-        step3=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3.pt"),
-        error_curves=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        catalogue=paths.part_file("catalogue.parquet"),
+        stamps=paths.stamps_path(),
+        baseline=seed_files(paths.seed_file("baseline_test.h5")),
+        step1=seed_files(paths.seed_file("step1.pt")),
+        representations=seed_files(paths.seed_file("representations.h5")),
+        step2=seed_files(paths.seed_part_file("step2.pt")),
+        step3b=seed_files(paths.seed_part_file("step3b.pt")),
+        step3=seed_files(paths.seed_part_file("step3.pt")),
+        error_curves=seed_files(paths.seed_part_file("error_curves.parquet")),
     output:
-        "results/{dataset}/{net}/{part}/seed_claims.parquet",
+        paths.part_file("seed_claims.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/seed_claims.log",
     benchmark:
@@ -45,21 +41,21 @@ rule seed_claims:
 
 rule scaling_table:
     input:
-        stamps=lambda wildcards: [
-            f"results/{ds}/stamps.h5" for ds in scaling_datasets()
-        ],
-        metrics=scaling_inputs("results/{dataset}/{net}/{part}/metrics.parquet"),
-        seed_claims=scaling_inputs("results/{dataset}/{net}/{part}/seed_claims.parquet"),
+        stamps=lambda wildcards: [paths.stamps_path(ds) for ds in scaling_datasets()],
+        metrics=scaling_inputs(paths.part_file("metrics.parquet")),
+        seed_claims=scaling_inputs(paths.part_file("seed_claims.parquet")),
         error_curves=scaling_inputs(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet",
-            per_seed=True,
+            paths.seed_part_file("error_curves.parquet"), per_seed=True
         ),
     output:
-        table="results/scaling/scaling.parquet",
-        seeds="results/scaling/seeds.parquet",
-        sigma1="results/scaling/sigma1.parquet",
-        markdown="results/scaling/scaling.md",
-        figure=expand("results/figures/scaling.{fmt}", fmt=config["figures"]["formats"]),
+        table=paths.scaling_file("scaling.parquet"),
+        seeds=paths.scaling_file("seeds.parquet"),
+        sigma1=paths.scaling_file("sigma1.parquet"),
+        markdown=paths.scaling_file("scaling.md"),
+        figure=expand(
+            paths.shared_figure("scaling", fmt="{fmt}"),
+            fmt=config["figures"]["formats"],
+        ),
     log:
         "logs/scaling/scaling_table.log",
     conda:

@@ -24,26 +24,6 @@ import numpy as np
 from photoz_debias.errors import InputError
 
 
-def cell_edges(lo: float, hi: float, width: float) -> np.ndarray:
-    """Equal-width cell edges ``lo, lo + width, ..., >= hi`` without floating-point drift.
-
-    Parameters
-    ----------
-    lo, hi : range to cover (redshift).
-    width : cell width (redshift; 0.01 for SDSS in Step 4).
-
-    Returns
-    -------
-    (k + 1,) edges, ``lo + width * arange(k + 1)`` with ``k = ceil((hi - lo) / width)``.
-    """
-    if not (width > 0 and hi > lo):
-        raise InputError(
-            f"lo={lo}, hi={hi}, width={width}", field="cell_edges", expected="hi > lo and width > 0"
-        )
-    k = int(np.ceil((hi - lo) / width - 1e-9))
-    return lo + width * np.arange(k + 1)
-
-
 def _cell_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Half-open ``[e_k, e_{k+1})`` cell of each value; -1 outside ``[e_0, e_last)``."""
     k = np.searchsorted(edges, x, side="right") - 1
