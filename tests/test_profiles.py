@@ -10,7 +10,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "config" / "config.yaml"
-GPU_RULES = {"train_baseline", "train_step1", "predict_baseline", "represent"}
+# apply_infer runs the trained trunks on an applied sample: a GPU job like predict_baseline
+GPU_RULES = {"train_baseline", "train_step1", "predict_baseline", "represent", "apply_infer"}
 
 
 def dry_run(*args, cwd):
@@ -38,7 +39,7 @@ def test_slurm_profile_requests_gpus_only_for_trunk_rules(tmp_path):
     out = dry_run("--workflow-profile", str(ROOT / "profiles" / "slurm"),
                   "--configfile", str(TINY), cwd=tmp_path)
     jobs = job_resources(out)
-    assert {r for r, _ in jobs} >= GPU_RULES | {"train_step2", "train_step3", "metrics"}
+    assert {r for r, _ in jobs} >= (GPU_RULES - {"apply_infer"}) | {"train_step2", "train_step3", "metrics"}
     for rule, res in jobs:
         asks_gpu = re.search(r"\bgpu=1\b", res) is not None
         assert asks_gpu == (rule in GPU_RULES), (rule, res)
