@@ -2,7 +2,9 @@
 
 Parquet files carry their documentation: every field has ``unit`` and ``description``
 metadata, and the schema metadata holds the same as JSON (``column_docs``) plus, for the
-metrics table, a glossary of the metric names (``metric_docs``).  Every file is written to
+metrics table, a glossary of the metric names (``metric_docs``).  The catalogue also carries
+its units in the form astropy writes and restores (``table_meta_yaml``): ``QTable.read(path)``
+gives Quantity columns in mag and dimensionless redshifts.  Every file is written to
 a temporary file in the destination folder and moved into place with ``os.replace``, so
 an interrupted run never leaves a half-written file under the final name.
 """
@@ -176,6 +178,50 @@ def _documented_table(
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=meta))
 
 
+def astropy_units_metadata(df: pd.DataFrame, column_docs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The schema metadata by which astropy's Parquet reader restores units.
+
+    astropy's writer (``astropy.io.misc.parquet``) stores a table's column types and units as
+    YAML under ``table_meta_yaml`` (a Quantity column as a serialized column with its unit;
+    dimensionless as ``unit: ''``) and each string column's length under
+    ``table::len::<name>``.  The same YAML is made here by astropy's own functions, from a
+    QTable of ``df`` whose columns with a unit are Quantities, so that a
+    ``QTable.read(path)`` round trip gives them back.
+
+    Parameters
+    ----------
+    df : the table to be written.
+    column_docs : column -> ``(unit, description)``; ``''`` is no unit (identifiers, labels),
+        ``'dimensionless'`` (:data:`Z`) a dimensionless quantity.
+
+    Returns
+    -------
+    dict of metadata key -> value (strings).
+    """
+    import astropy.units as u
+    from astropy.table import QTable, meta, serialize
+    from astropy.utils.data_info import serialize_context_as
+
+    table = QTable()
+    out = {}
+    for c in df.columns:
+        values = df[c].to_numpy()
+        if values.dtype == object:
+            values = values.astype(str)
+            out[f"table::len::{c}"] = str(max((len(v) for v in values), default=0))
+        unit = column_docs[c][0]
+        if unit:
+            # astropy has no unit named 'dimensionless'; it writes that unit as ''
+            q = u.dimensionless_unscaled if unit == Z else u.Unit(unit)
+            table[c] = u.Quantity(values, q, copy=False)
+        else:
+            table[c] = values
+    with serialize_context_as("parquet"):
+        encoded = serialize.represent_mixins_as_columns(table)
+    out["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+    return out
+
+
 def write_catalogue(
     df: pd.DataFrame,
     path,
@@ -192,7 +238,8 @@ def write_catalogue(
         column of ``df`` needs an entry.
     metadata : extra schema-level key/value strings (e.g. dataset, config hash).
     """
-    table = _documented_table(df, column_docs, metadata or {})
+    extra = {**astropy_units_metadata(df, column_docs), **(metadata or {})}
+    table = _documented_table(df, column_docs, extra)
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
