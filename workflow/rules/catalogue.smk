@@ -7,6 +7,7 @@ rule catalogue:
         stamps=stamps_file,
         estimates="results/{dataset}/{net}/{part}/estimates.parquet",
         step4="results/{dataset}/{net}/{part}/step4/unmodified.parquet",
+        rail=rail_peers_input,
     output:
         "results/{dataset}/{net}/{part}/catalogue.parquet",
     log:
@@ -23,6 +24,49 @@ rule catalogue:
         knn=config["peers"]["knn"],
     script:
         "../scripts/catalogue.py"
+
+
+rule rail_peers:
+    input:
+        stamps=stamps_file,
+    output:
+        estimates="results/{dataset}/{net}/{part}/rail_peers.parquet",
+        qp=expand(
+            "results/{{dataset}}/{{net}}/{{part}}/qp/rail_{estimator}.hdf5",
+            estimator=RAIL["estimators"],
+        ),
+    log:
+        "logs/{dataset}/{net}/{part}/rail_peers.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/rail_peers.tsv"
+    threads: config["resources"]["cpu"]["threads"]
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        grid=grid_params,
+        part=part_params(*PART_SELECTION),
+        rail=rail_params,
+    script:
+        "../scripts/rail_peers.py"
+
+
+rule qp_densities:
+    input:
+        "results/{dataset}/{net}/{part}/densities.h5",
+    output:
+        expand("results/{{dataset}}/{{net}}/{{part}}/qp/{method}.hdf5", method=METHODS),
+    log:
+        "logs/{dataset}/{net}/{part}/qp_densities.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/qp_densities.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    script:
+        "../scripts/qp_densities.py"
 
 
 rule metrics:

@@ -26,6 +26,9 @@ from photoz_debias.methods import DESCRIPTIONS, METHODS
 from photoz_debias.evaluate.evaluation import APPENDIX_E_METRICS
 from photoz_debias.evaluate.table import METRICS_COLUMNS
 
+#: RAIL's peers (photoz_debias.evaluate.rail_peers), with point estimates as our methods
+RAIL_METHODS = ("rail_flexzboost", "rail_knn")
+
 
 _ESTIMATES = {
     "zmode": "centre of the most probable redshift bin of the ensemble density (the paper's point estimate, App. B)",
@@ -97,7 +100,7 @@ METRIC_DOCS = {
 }
 
 _METRICS_COLUMN_DOCS = {
-    "method": ("", "method: baseline, step1..step4, knn, survey_photoz, ..."),
+    "method": ("", "method: baseline, step1..step4, knn, rail_flexzboost, rail_knn, survey_photoz, ..."),
     "estimate": ("", "point estimate: zmode, zmean, zmedian, or z for peers"),
     "metric": ("", "metric name; meanings in the schema metadata 'metric_docs'"),
     "bin_lo": ("", "lower bin edge (redshift, or mag for *_rmag metrics); NaN for global metrics"),
@@ -135,6 +138,10 @@ def catalogue_columns(methods: Sequence[str] = METHODS) -> dict[str, tuple[str, 
         name = DESCRIPTIONS.get(m, m)
         for est, what in _ESTIMATES.items():
             docs[f"{m}_{est}"] = (Z, f"{name}: {what}")
+    for m in RAIL_METHODS:
+        name = DESCRIPTIONS[m] + ", its PDF integrated over the output grid's bins"
+        for est, what in _ESTIMATES.items():
+            docs[f"{m}_{est}"] = (Z, f"{name}: {what.replace('ensemble density', 'density')}")
     shift = "Step 4 (Sect. 3.2.4): Step 3 {0} minus the Step 4 shift calibrated on Step 3 zmode"
     docs["step4_zmode"] = (Z, shift.format("zmode") + " (averaged over 5 resamplings)")
     docs["step4_zmean"] = (Z, shift.format("zmean") + " (same shift as zmode, Fig. B.1)")
