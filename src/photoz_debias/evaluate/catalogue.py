@@ -216,7 +216,8 @@ def astropy_units_metadata(df: pd.DataFrame, column_docs: Mapping[str, tuple[str
         if values.dtype == object:
             values = values.astype(str)
             out[f"table::len::{c}"] = str(max((len(v) for v in values), default=0))
-        unit = column_docs[c][0]
+        # an undocumented column is refused by the writer, which names it
+        unit = column_docs.get(c, ("", ""))[0]
         if unit:
             # astropy has no unit named 'dimensionless'; it writes that unit as ''
             q = u.dimensionless_unscaled if unit == Z else u.Unit(unit)
