@@ -5,11 +5,11 @@
 rule catalogue:
     input:
         stamps=stamps_file,
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
-        step4="results/{dataset}/{net}/{part}/step4/unmodified.parquet",
+        estimates=paths.part_file("estimates.parquet"),
+        step4=paths.part_file("step4/unmodified.parquet"),
         rail=rail_peers_input,
     output:
-        "results/{dataset}/{net}/{part}/catalogue.parquet",
+        paths.part_file("catalogue.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/catalogue.log",
     benchmark:
@@ -30,15 +30,19 @@ rule rail_peers:
     input:
         stamps=stamps_file,
     output:
-        estimates="results/{dataset}/{net}/{part}/rail_peers.parquet",
+        estimates=paths.part_file("rail_peers.parquet"),
         qp=expand(
-            "results/{{dataset}}/{{net}}/{{part}}/qp/rail_{estimator}.hdf5",
+            paths.part_file(
+                "qp/rail_{estimator}.hdf5", "{{dataset}}", "{{net}}", "{{part}}"
+            ),
             estimator=RAIL["estimators"],
         ),
     log:
         "logs/{dataset}/{net}/{part}/rail_peers.log",
     benchmark:
         "benchmarks/{dataset}/{net}/{part}/rail_peers.tsv"
+    conda:
+        "../../envs/rail.yaml"
     threads: config["resources"]["cpu"]["threads"]
     resources:
         mem_mb=config["resources"]["cpu"]["mem_mb"],
@@ -53,9 +57,12 @@ rule rail_peers:
 
 rule qp_densities:
     input:
-        "results/{dataset}/{net}/{part}/densities.h5",
+        paths.part_file("densities.h5"),
     output:
-        expand("results/{{dataset}}/{{net}}/{{part}}/qp/{method}.hdf5", method=METHODS),
+        expand(
+            paths.part_file("qp/{method}.hdf5", "{{dataset}}", "{{net}}", "{{part}}"),
+            method=METHODS,
+        ),
     log:
         "logs/{dataset}/{net}/{part}/qp_densities.log",
     benchmark:
@@ -71,14 +78,12 @@ rule qp_densities:
 
 rule metrics:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
-        error_curves=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        catalogue=paths.part_file("catalogue.parquet"),
+        error_curves=seed_files(paths.seed_part_file("error_curves.parquet")),
     output:
-        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
-        table_md="results/{dataset}/{net}/{part}/tables/appendix_e.md",
-        table_csv="results/{dataset}/{net}/{part}/tables/appendix_e.csv",
+        metrics=paths.part_file("metrics.parquet"),
+        table_md=paths.part_file("tables/appendix_e.md"),
+        table_csv=paths.part_file("tables/appendix_e.csv"),
     log:
         "logs/{dataset}/{net}/{part}/metrics.log",
     benchmark:
@@ -98,13 +103,11 @@ rule metrics:
 
 rule metrics_step4_experiment:
     input:
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
-        step4="results/{dataset}/{net}/{part}/step4/{sample}.parquet",
-        error_curves=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        estimates=paths.part_file("estimates.parquet"),
+        step4=paths.part_file("step4/{sample}.parquet"),
+        error_curves=seed_files(paths.seed_part_file("error_curves.parquet")),
     output:
-        "results/{dataset}/{net}/{part}/step4/metrics_{sample}.parquet",
+        paths.part_file("step4/metrics_{sample}.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/metrics_step4_{sample}.log",
     benchmark:
