@@ -17,6 +17,11 @@ METHODS = ("baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_
 #: (every method after Step 1; Baseline and Step 1 are whole networks)
 HEAD_METHODS = METHODS[2:]
 
+#: the photometric peers (Sect. 6), as the catalogue names them: our kNN (``knn_z``), RAIL's
+#: FlexZBoost and KNN (``rail_*_zmode`` ...; :mod:`photoz_debias.evaluate.rail_peers`) and the
+#: survey's own photo-z
+PEERS = ("knn", "rail_flexzboost", "rail_knn", "survey_photoz")
+
 #: short names, for legends and table rows
 LABELS = {
     "baseline": "Baseline",
@@ -28,6 +33,8 @@ LABELS = {
     "step3_no_step2": "Step 3\\2",
     "step4": "Step 4",
     "knn": "kNN peer",
+    "rail_flexzboost": "RAIL FlexZBoost",
+    "rail_knn": "RAIL KNN",
     "survey": "Survey photo-z",
 }
 
@@ -42,6 +49,8 @@ DESCRIPTIONS = {
     "step3_no_step2": "Step 3\\2 (Step 3 on Step 1's predictions, no balancing)",
     "step4": "Step 4 (calibration of z_photo-dependent residuals)",
     "knn": "kNN (peer)",
+    "rail_flexzboost": "RAIL FlexZBoost (peer)",
+    "rail_knn": "RAIL KNN (peer)",
     "survey_photoz": "Survey photo-z (peer)",
 }
 

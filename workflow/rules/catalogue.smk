@@ -7,6 +7,7 @@ rule catalogue:
         stamps=stamps_file,
         estimates=paths.part_file("estimates.parquet"),
         step4=paths.part_file("step4/unmodified.parquet"),
+        rail=rail_peers_input,
     output:
         paths.part_file("catalogue.parquet"),
     log:
@@ -23,6 +24,56 @@ rule catalogue:
         knn=config["peers"]["knn"],
     script:
         "../scripts/catalogue.py"
+
+
+rule rail_peers:
+    input:
+        stamps=stamps_file,
+    output:
+        estimates=paths.part_file("rail_peers.parquet"),
+        qp=expand(
+            paths.part_file(
+                "qp/rail_{estimator}.hdf5", "{{dataset}}", "{{net}}", "{{part}}"
+            ),
+            estimator=RAIL["estimators"],
+        ),
+    log:
+        "logs/{dataset}/{net}/{part}/rail_peers.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/rail_peers.tsv"
+    conda:
+        "../../envs/rail.yaml"
+    threads: config["resources"]["cpu"]["threads"]
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        grid=grid_params,
+        part=part_params(*PART_SELECTION),
+        rail=rail_params,
+    script:
+        "../scripts/rail_peers.py"
+
+
+rule qp_densities:
+    input:
+        paths.part_file("densities.h5"),
+    output:
+        expand(
+            paths.part_file("qp/{method}.hdf5", "{{dataset}}", "{{net}}", "{{part}}"),
+            method=METHODS,
+        ),
+    log:
+        "logs/{dataset}/{net}/{part}/qp_densities.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/qp_densities.tsv"
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    script:
+        "../scripts/qp_densities.py"
 
 
 rule metrics:

@@ -4,8 +4,11 @@ import hashlib
 import json
 from pathlib import Path
 
+from snakemake.logging import logger
+
 from photoz_debias import paths
 from photoz_debias import studies as st
+from photoz_debias.methods import METHODS
 from photoz_debias.hardware import gpu_request
 from photoz_debias.repo_paths import SOURCE_PATH_KEYS, resolve_config_paths
 
@@ -300,7 +303,7 @@ def part_outputs(ds, part):
     return [
         paths.part_file(name, ds, net_of(ds), part)
         for name in ("catalogue.parquet", "metrics.parquet", "tables/appendix_e.md")
-    ]
+    ] + qp_files(ds, part)
 
 
 def all_outputs(wildcards):
@@ -596,6 +599,66 @@ def study_figures():
 
 
 _check_studies()
+
+
+# ---- RAIL peers and qp export ----
+
+
+# a config without peers.rail (older configs) asks for no RAIL peer
+RAIL = {
+    "activate": False,
+    "estimators": [],
+    "seed": 0,
+    **config["peers"].get("rail", {}),
+}
+
+
+def _rail_missing():
+    """The [rail] extra's missing distributions, said once (by the main process) when the
+    peers are asked for and cannot run."""
+    from photoz_debias.evaluate.rail_peers import rail_missing
+
+    if not (RAIL["activate"] and RAIL["estimators"]):
+        return []
+    missing = rail_missing()
+    if missing and workflow.is_main_process:
+        logger.warning(
+            "RAIL peers (peers.rail) left out: %s not installed "
+            '(pip install -e ".[rail]"); the workflow goes on without them'
+            % ", ".join(missing)
+        )
+    return missing
+
+
+RAIL_MISSING = _rail_missing()
+
+
+def rail_peers_active(ds, part):
+    """RAIL's peers run on the parts of the datasets of `run` when asked for and installed
+    (not on the Appendix D studies' runs nor the depleted training set: Fig. 12 and the
+    metrics tables show the main parts)."""
+    return (
+        bool(RAIL["activate"] and RAIL["estimators"])
+        and not RAIL_MISSING
+        and ds in config["run"]
+        and part in dataset_parts(ds)
+    )
+
+
+def rail_peers_input(wildcards):
+    """The catalogue's optional input: the RAIL peers' estimates of the part, if active."""
+    if rail_peers_active(wildcards.dataset, wildcards.part):
+        return [paths.part_file("rail_peers.parquet", **wildcards)]
+    return []
+
+
+def rail_params(wildcards):
+    return {"estimators": list(RAIL["estimators"]), "seed": RAIL["seed"]}
+
+
+def qp_files(ds, part):
+    """A part's densities as qp files: one per method of the densities file."""
+    return [paths.part_file(f"qp/{m}.hdf5", ds, net_of(ds), part) for m in METHODS]
 
 
 # ---- apply mode (workflow/rules/apply.smk) ----

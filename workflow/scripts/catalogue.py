@@ -1,5 +1,6 @@
 """The catalogue of one part: one row per test galaxy, every method's estimates, Step 4
-and the kNN peer (plus the survey's own photo-z when the input has one)."""
+and the kNN peer (plus RAIL's peers when they ran, and the survey's own photo-z when the
+input has one)."""
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,10 @@ if mags:
     cat["knn_z"] = knn_photo_z(train_mags, train["z_spec"].to_numpy(), test_mags, k=p.knn["k"])
 else:
     log.info("fewer than two of the bands %s have magnitudes: the kNN peer is left out", bands)
+for path in sm.input.rail:
+    rail = pd.read_parquet(path)
+    cat = cat.merge(rail, on="id", how="left", validate="one_to_one")
+    log.info("RAIL peers: %s", ", ".join(c for c in rail.columns if c != "id"))
 for c in ("photoz_survey", "z_true"):
     if c in labels:
         name = "survey_photoz" if c == "photoz_survey" else c

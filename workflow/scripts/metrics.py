@@ -5,14 +5,16 @@ from _common import start
 from _evaluate import evaluate
 
 from photoz_debias.evaluate.catalogue import write_metrics, write_tables
-from photoz_debias.methods import METHODS
+from photoz_debias.methods import METHODS, PEERS
 from photoz_debias.evaluate.evaluation import appendix_e_table
 
 sm = snakemake  # noqa: F821
 log = start(sm)
 p = sm.params
 cat = pd.read_parquet(sm.input.catalogue)
-methods = list(METHODS) + ["step4"] + [m for m in ("knn", "survey_photoz") if f"{m}_z" in cat or m in cat]
+# a peer is in the catalogue as <peer>_zmode (RAIL's), <peer>_z (the kNN) or <peer>
+peers = [m for m in PEERS if {f"{m}_zmode", f"{m}_z", m} & set(cat.columns)]
+methods = list(METHODS) + ["step4"] + peers
 metrics = evaluate(cat, methods, p.grid, p.part, sm.input.error_curves)
 write_metrics(metrics, sm.output.metrics, metadata={"part": sm.wildcards.part})
 write_tables(

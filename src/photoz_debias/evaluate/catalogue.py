@@ -2,7 +2,9 @@
 
 Parquet files carry their documentation: every field has ``unit`` and ``description``
 metadata, and the schema metadata holds the same as JSON (``column_docs``) plus, for the
-metrics table, a glossary of the metric names (``metric_docs``).  Every file is written to
+metrics table, a glossary of the metric names (``metric_docs``).  The catalogue also carries
+its units in the form astropy writes and restores (``table_meta_yaml``): ``QTable.read(path)``
+gives Quantity columns in mag and dimensionless redshifts.  Every file is written to
 a temporary file in the destination folder and moved into place with ``os.replace``, so
 an interrupted run never leaves a half-written file under the final name.
 """
@@ -23,6 +25,9 @@ from photoz_debias.errors import InputError
 from photoz_debias.methods import DESCRIPTIONS, METHODS
 from photoz_debias.evaluate.evaluation import APPENDIX_E_METRICS
 from photoz_debias.evaluate.table import METRICS_COLUMNS
+
+#: RAIL's peers (photoz_debias.evaluate.rail_peers), with point estimates as our methods
+RAIL_METHODS = ("rail_flexzboost", "rail_knn")
 
 
 _ESTIMATES = {
@@ -95,7 +100,7 @@ METRIC_DOCS = {
 }
 
 _METRICS_COLUMN_DOCS = {
-    "method": ("", "method: baseline, step1..step4, knn, survey_photoz, ..."),
+    "method": ("", "method: baseline, step1..step4, knn, rail_flexzboost, rail_knn, survey_photoz, ..."),
     "estimate": ("", "point estimate: zmode, zmean, zmedian, or z for peers"),
     "metric": ("", "metric name; meanings in the schema metadata 'metric_docs'"),
     "bin_lo": ("", "lower bin edge (redshift, or mag for *_rmag metrics); NaN for global metrics"),
@@ -133,6 +138,10 @@ def catalogue_columns(methods: Sequence[str] = METHODS) -> dict[str, tuple[str, 
         name = DESCRIPTIONS.get(m, m)
         for est, what in _ESTIMATES.items():
             docs[f"{m}_{est}"] = (Z, f"{name}: {what}")
+    for m in RAIL_METHODS:
+        name = DESCRIPTIONS[m] + ", its PDF integrated over the output grid's bins"
+        for est, what in _ESTIMATES.items():
+            docs[f"{m}_{est}"] = (Z, f"{name}: {what.replace('ensemble density', 'density')}")
     shift = "Step 4 (Sect. 3.2.4): Step 3 {0} minus the Step 4 shift calibrated on Step 3 zmode"
     docs["step4_zmode"] = (Z, shift.format("zmode") + " (averaged over 5 resamplings)")
     docs["step4_zmean"] = (Z, shift.format("zmean") + " (same shift as zmode, Fig. B.1)")
@@ -182,6 +191,51 @@ def _documented_table(
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=meta))
 
 
+def astropy_units_metadata(df: pd.DataFrame, column_docs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The schema metadata by which astropy's Parquet reader restores units.
+
+    astropy's writer (``astropy.io.misc.parquet``) stores a table's column types and units as
+    YAML under ``table_meta_yaml`` (a Quantity column as a serialized column with its unit;
+    dimensionless as ``unit: ''``) and each string column's length under
+    ``table::len::<name>``.  The same YAML is made here by astropy's own functions, from a
+    QTable of ``df`` whose columns with a unit are Quantities, so that a
+    ``QTable.read(path)`` round trip gives them back.
+
+    Parameters
+    ----------
+    df : the table to be written.
+    column_docs : column -> ``(unit, description)``; ``''`` is no unit (identifiers, labels),
+        ``'dimensionless'`` (:data:`Z`) a dimensionless quantity.
+
+    Returns
+    -------
+    dict of metadata key -> value (strings).
+    """
+    import astropy.units as u
+    from astropy.table import QTable, meta, serialize
+    from astropy.utils.data_info import serialize_context_as
+
+    table = QTable()
+    out = {}
+    for c in df.columns:
+        values = df[c].to_numpy()
+        if values.dtype == object:
+            values = values.astype(str)
+            out[f"table::len::{c}"] = str(max((len(v) for v in values), default=0))
+        # an undocumented column is refused by the writer, which names it
+        unit = column_docs.get(c, ("", ""))[0]
+        if unit:
+            # astropy has no unit named 'dimensionless'; it writes that unit as ''
+            q = u.dimensionless_unscaled if unit == Z else u.Unit(unit)
+            table[c] = u.Quantity(values, q, copy=False)
+        else:
+            table[c] = values
+    with serialize_context_as("parquet"):
+        encoded = serialize.represent_mixins_as_columns(table)
+    out["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+    return out
+
+
 def write_catalogue(
     df: pd.DataFrame,
     path,
@@ -198,7 +252,8 @@ def write_catalogue(
         column of ``df`` needs an entry.
     metadata : extra schema-level key/value strings (e.g. dataset, config hash).
     """
-    table = _documented_table(df, column_docs, metadata or {})
+    extra = {**astropy_units_metadata(df, column_docs), **(metadata or {})}
+    table = _documented_table(df, column_docs, extra)
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 

@@ -2,8 +2,9 @@
 
     python -m photoz_debias.evaluate.report_tables results/mgs/mlp/all/metrics.parquet
 
-prints, per method (Baseline, Steps 1-4, the Step 3 variants, the kNN peer), on the zmode
-point estimate (the kNN peer's own estimate): the mean residual <dz>, sigma_MAD (Eq. 11), the
+prints, per method (Baseline, Steps 1-4, the Step 3 variants, the kNN peer and RAIL's
+FlexZBoost and KNN when the metrics have them), on the zmode point estimate (the kNN peer's
+own estimate): the mean residual <dz>, sigma_MAD (Eq. 11), the
 outlier fraction, the slopes A (low z) and C (high z) of <dz> vs z_spec (Eq. 9), the slope of
 <dz> vs z_photo, and the total variation distance D_TV (Eq. 10) with its simulated floor.
 Values are read from ``metrics.parquet``; nothing is computed here but the formatting.
@@ -20,7 +21,7 @@ from photoz_debias.evaluate.table import get_scalar
 from photoz_debias.methods import LABELS, METHODS
 
 #: the rows of a table, in the paper's order, the peer last
-TABLE_METHODS = (*METHODS, "step4", "knn")
+TABLE_METHODS = (*METHODS, "step4", "knn", "rail_flexzboost", "rail_knn")
 #: (metric, column header, with its bootstrap/fit error, number format)
 COLUMNS = [
     ("mean_residual", "<Δz>", False, "{:.5f}"),

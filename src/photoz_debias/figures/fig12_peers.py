@@ -2,7 +2,8 @@
 
 One column per dataset.  Upper: <dz> vs z_spec for the peers and Step 3 (Step 4 faint);
 lower: <dz> vs z_photo for the peers and Step 4 (Step 3 faint).  Peers: kNN on photometry
-(Beck et al. 2016's idea, ``knn``), the Baseline's ``zmean`` standing in for Pasquet et al.
+(Beck et al. 2016's idea, ``knn``), RAIL's FlexZBoost and KNN (their modes on our grid,
+``rail_flexzboost``, ``rail_knn``) when the metrics have them, the Baseline's ``zmean`` standing in for Pasquet et al.
 (2019)'s estimate (``pasquet_zmean``), and the survey's own photo-z (``survey``) when the
 metrics have it.
 """
@@ -13,7 +14,9 @@ from photoz_debias.evaluate.table import check_metrics, get_curve
 from photoz_debias.figures.style import LABEL_ZPHOTO, LABEL_ZSPEC, finish_residual_panel, method_color, method_label, new_figure, plot_curve, save_figure, style_context
 
 #: (style key, metrics method, metrics estimate); estimate None = the peer's own label.
-PEERS = (("knn", "knn", None), ("pasquet_zmean", "baseline", "zmean"), ("survey", "survey", None))
+PEERS = (("knn", "knn", None), ("rail_flexzboost", "rail_flexzboost", "zmode"),
+         ("rail_knn", "rail_knn", "zmode"), ("pasquet_zmean", "baseline", "zmean"),
+         ("survey", "survey", None))
 
 
 def plot_fig12_peers(parts: dict, style: dict, out, peers=PEERS, estimate: str = "zmode") -> list:

@@ -26,7 +26,7 @@ scalars (``bin_lo``/``bin_hi`` NaN)
     error = 1 sigma; Figs. 6, 7, D).  ``mean_residual`` is not plotted.
 
 Methods (``method`` column; the catalogue's column prefixes): ``baseline step1 step2 step3
-step3_no_step2 step3a step3b step4 knn survey``; ``pasquet_zmean`` is the key for Baseline's
+step3_no_step2 step3a step3b step4 knn rail_flexzboost rail_knn survey``; ``pasquet_zmean`` is the key for Baseline's
 ``zmean`` curve drawn as Pasquet et al. (2019)'s estimate (Fig. 12).
 """
 
@@ -46,7 +46,7 @@ from photoz_debias.methods import LABELS, method_key
 #: Order in which methods appear in legends.
 METHOD_ORDER = (
     "baseline", "step1", "step2", "step3", "step3_no_step2", "step3a", "step3b", "step4",
-    "knn", "pasquet_zmean", "survey",
+    "knn", "rail_flexzboost", "rail_knn", "pasquet_zmean", "survey",
 )
 
 #: Defaults for the config's ``figures:`` section; a user style is merged over them.
@@ -68,6 +68,8 @@ DEFAULT_STYLE: dict = {
         "step3b": "#e377c2",
         "step4": "#9467bd",
         "knn": "#17becf",
+        "rail_flexzboost": "#393b79",
+        "rail_knn": "#637939",
         "pasquet_zmean": "#7f7f7f",
         "survey": "#bcbd22",
         "z_spec": "#b0b0b0",
