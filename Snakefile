@@ -35,6 +35,7 @@ include: "workflow/rules/catalogue.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/studies.smk"
 include: "workflow/rules/scaling.smk"
+include: "workflow/rules/apply.smk"
 
 
 rule all:

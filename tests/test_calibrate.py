@@ -6,14 +6,16 @@ import pytest
 from photoz_debias.debias.calibrate import (
     biased_test_sample,
     calibrate_photo_z,
-    cell_edges,
     deplete_training,
     resample_training,
     step4_shift,
 )
 from photoz_debias.errors import InputError
+from photoz_debias.grid import RedshiftGrid
 
-ZC = cell_edges(0.0, 0.4, 0.01)  # the SDSS z_photo cells
+# 0.01-wide z_photo cells (SDSS's zphoto_cell) made as the workflow makes them, on the edges of
+# a grid whose bins are 0.01 wide, so that the cells are exactly [0, 0.01), ..., [0.39, 0.4)
+ZC = RedshiftGrid(0.0, 0.4, 40).aligned_edges(0.01, 0.0, 0.4)
 N_ROWS = 11  # SDSS: 11 magnitude rows
 
 

@@ -263,3 +263,55 @@ def test_steps_2_and_3_take_representations_without_views():
     w3, b3, _, ext = step3(reps, ids, mag_row, table, grid, (2, 2), m, "step3b", s)
     assert w3.shape == (m, grid.n_bins + 4, d) and ext.n_bins == grid.n_bins + 4
     assert np.isfinite(w3).all() and np.isfinite(b3).all()
+
+
+@pytest.mark.slow
+def test_apply_mode_in_catalogue_mode(tmp_path):
+    """A photometric catalogue without redshifts (MGS rows, zs dropped) applied to the MGS
+    catalogue-mode model: its catalogue, Step 4 and n(z); two seeds to stay short."""
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg["ensemble"]["seeds"] = [0, 1]
+    names = cfg["datasets"]["mgs"]["source"]["text_columns"]
+    rows = np.loadtxt(ROOT / "resources/mlz_sdss_mgs/SDSS_MGS.test")[:3000]
+    photometric = pd.DataFrame(rows, columns=names).drop(columns=["zs"])
+    photometric.to_csv(tmp_path / "photometric.csv", index=False)
+    src = {k: v for k, v in cfg["datasets"]["mgs"]["source"].items() if k != "text_columns"}
+    src["catalogue"] = str(tmp_path / "photometric.csv")
+    src["columns"] = {k: v for k, v in src["columns"].items() if k != "z_spec"}
+    cfg["datasets"]["photometric"] = {
+        "apply": {"model": "mgs", "tomography": {"bins": [0.0, 0.08, 0.12, 0.3],
+                                                 "nz_width": 0.01, "n_bootstrap": 10}},
+        "source": src, "pixel_divisor": 1.0, "valid_range": {"z": [0.0, 0.3], "r": [8.0, 18.0]},
+    }
+    cfg["run"] = ["photometric"]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    work = tmp_path / "work"
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(work), "--configfile", str(config), "--replace-workflow-config",
+         "--workflow-profile", "none", "--cores", "2"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    part = work / "results" / "photometric" / "mlp" / "all"
+    cat = pd.read_parquet(part / "catalogue.parquet")
+    assert len(cat) == 3000 and "z_spec" not in cat
+    for c in ("baseline_zmode", "step3_zmode", "step3_zmean", "step3_zerr"):
+        assert np.isfinite(cat[c]).all(), c
+    # Step 4 calibrates the galaxies inside the model's rows (r 14.5-18.0) that have
+    # training galaxies in their (z_photo cell, row)
+    inside = (cat["r_mag"] >= 14.5) & (cat["r_mag"] < 18.0)
+    assert not cat.loc[~inside, "step4_calibrated"].any()
+    assert cat.loc[inside, "step4_calibrated"].mean() > 0.9
+    log = (work / "logs/photometric/mlp/all/apply_step4.log").read_text()
+    assert f"{(~cat['step4_calibrated']).sum()} of 3000 applied galaxies" in log
+    bins = pd.read_parquet(part / "nz_bins.parquet")
+    assert np.isfinite(bins["mean_z"]).all() and (bins["n_galaxies"] > 0).all()
+    # the true redshifts of these rows (never given to the workflow): the tomographic means
+    # come out within 0.01 of them
+    z4, zs = cat["step4_zmode"].to_numpy(), rows[:, 0][cat["id"].to_numpy()]
+    for b in bins.itertuples():
+        sel = (z4 >= b.zphoto_lo) & (z4 < b.zphoto_hi)
+        assert abs(b.mean_z - zs[sel].mean()) < 0.01, b
+    assert (work / "results/photometric/figures/nz_mlp_all.png").exists()

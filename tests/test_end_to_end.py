@@ -216,3 +216,53 @@ def test_rerun_is_a_no_op(tiny_run):
     res = snakemake(tiny_run, "-n", "--cores", "1")
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+# ---- apply mode: the tiny SDSS-like test galaxies as an applied sample (z_spec withheld)
+
+APPLIED = {"apply": {"model": "sdss", "withhold_test": True,
+                     "tomography": {"bins": [0.0, 0.08, 0.12, 0.4], "nz_width": 0.02,
+                                    "n_bootstrap": 5}}}
+
+
+def add_applied(cfg):
+    cfg["datasets"]["sdss_applied"] = APPLIED
+    cfg["run"] = cfg["run"] + ["sdss_applied"]
+
+
+def test_applying_a_trained_model_schedules_no_training(tiny_run, tmp_path):
+    rules = rerun_with(tiny_run, tmp_path, add_applied)
+    assert "apply_infer" in rules and "apply_step4" in rules, rules
+    assert all(r.startswith("apply_") for r in rules), rules
+
+
+def test_apply_mode_end_to_end(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    add_applied(cfg)
+    changed = tmp_path / "applied.yaml"
+    changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = snakemake(tiny_run, "--cores", "2", "--replace-workflow-config", config=changed)
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    ran = {line.split()[-1].rstrip(")") for line in (res.stdout + res.stderr).splitlines()
+           if "(Rule: " in line}
+    ran.discard("all")
+    assert ran and all(r.startswith("apply_") for r in ran), ran
+
+    out = tiny_run / "results" / "sdss_applied"
+    cat = pd.read_parquet(out / "netcpu/all/catalogue.parquet").set_index("id")
+    assert "z_spec" not in cat and "z_true" not in cat  # withheld from the apply jobs
+    # the applied galaxies are the test galaxies: the same ensemble gives the same estimates
+    ref = pd.read_parquet(tiny_run / "results/sdss/netcpu/all/catalogue.parquet").set_index("id")
+    assert sorted(cat.index) == sorted(ref.index)
+    ref = ref.loc[cat.index]
+    for c in ("baseline_zmode", "baseline_zmean", "step3_zmode", "step3_zmedian", "step3_zerr"):
+        np.testing.assert_allclose(cat[c], ref[c], atol=1e-6, err_msg=c)
+    ok = cat["step4_calibrated"].to_numpy()
+    assert ok.any() and np.isnan(cat.loc[~ok, "step4_zmode"]).all()
+    np.testing.assert_allclose(cat["step4_zmode"] - cat["step3_zmode"], -cat["step4_shift"])
+    bins = pd.read_parquet(out / "netcpu/all/nz_bins.parquet")
+    z4 = cat["step4_zmode"]
+    assert bins["n_galaxies"].sum() == (ok & (z4 >= 0.0) & (z4 < 0.4)).sum()
+    table = (out / "netcpu/all/validation.md").read_text()
+    assert table.count("\n") == 2 + 3  # header, rule, three bins
+    assert (out / "figures/nz_netcpu_all.png").stat().st_size > 0

@@ -149,7 +149,9 @@ def test_quick_overlay_runs_the_sdss_like_survey_alone(tmp_path):
     out = dry_run(tmp_path, CONFIG, ROOT / "config" / "quick.yaml").stdout
     js = jobs(out)
     rules = {r for r, _, _ in js}
-    assert {w["dataset"] for _, w, _ in js if "dataset" in w} == {"sdss"}
+    # the SDSS-like survey and its apply-mode validation sample (its test galaxies)
+    assert {w["dataset"] for _, w, _ in js if "dataset" in w} == {"sdss", "sdss_applied"}
+    assert all(r.startswith("apply_") for r, w, _ in js if w.get("dataset") == "sdss_applied")
     assert sum(r == "train_step1" for r, _, _ in js) == N_SEEDS
     assert not rules & (STUDY_FIGURE_RULES | {"gather_study", "deplete_training"})
     for fig in ("fig06_residuals_netcpu_all", "fig09_calibration_netcpu_all"):

@@ -282,6 +282,49 @@ def dataset_problems(ds: dict, path: str) -> list:
     return out
 
 
+APPLIED_KEYS = ("apply", "source", "pixel_divisor", "valid_range")
+
+
+def applied_problems(name: str, ds: dict, datasets: dict, path: str) -> list:
+    """An applied sample (apply mode): its model is a trained dataset, not itself applied;
+    it has only its own ingestion keys (the grid, rows, net and parts are the model's),
+    a source with pixel_divisor and valid_range unless it withholds the model's test
+    sample, parts of the model and increasing tomographic bin edges."""
+    out = []
+    ap = ds["apply"]
+    model = datasets.get(ap.get("model"))
+    if model is None or "apply" in model:
+        out.append((f"{path}.apply.model", f"{ap.get('model')!r}",
+                    "a dataset with a trained model (a key of 'datasets' without 'apply'), "
+                    f"one of {sorted(d for d, v in datasets.items() if 'apply' not in v)}"))
+        return out
+    for k in ds:
+        if k not in APPLIED_KEYS:
+            out.append((f"{path}.{k}", f"key {k!r} of an applied sample",
+                        f"only {', '.join(APPLIED_KEYS)}: an applied sample uses its model "
+                        f"{ap['model']!r}'s {k}"))
+    own = [k for k in APPLIED_KEYS[1:] if k in ds]
+    if ap.get("withhold_test"):
+        if own:
+            out.append((path, f"withhold_test with {own}",
+                        "no source, pixel_divisor, valid_range: the validation sample is the "
+                        "model's own test galaxies"))
+    else:
+        out += [(f"{path}.{k}", "missing", f"the applied sample's {k}")
+                for k in APPLIED_KEYS[1:] if k not in ds]
+        vr = ds.get("valid_range", {})
+        out += _range_problem(vr.get("r"), f"{path}.valid_range.r", "r range")
+        out += _survey_problems(ds.get("source", {}), f"{path}.source")
+    bad = [p for p in ap.get("parts") or [] if p not in (model.get("parts") or {})]
+    if bad:
+        out.append((f"{path}.apply.parts", f"{bad}",
+                    f"parts of the model {ap['model']!r}: {sorted(model.get('parts') or {})}"))
+    edges = ap.get("tomography", {}).get("bins") or []
+    if any(not b < a for b, a in zip(edges[:-1], edges[1:])):
+        out.append((f"{path}.apply.tomography.bins", f"{edges}", "strictly increasing z_photo edges"))
+    return out
+
+
 def check_config(config: dict) -> None:
     """Value checks of the merged configuration, after the schema.
 
@@ -310,6 +353,9 @@ def check_config(config: dict) -> None:
             out.append((path, f"dataset name {name!r}",
                         f"a name without {SEP!r} and not ending in {DEPLETED!r} (both mark "
                         "derived runs)"))
+        if "apply" in ds:
+            out += applied_problems(name, ds, datasets, path)
+            continue
         out += dataset_problems(ds, path)
         out += _survey_problems(ds.get("source", {}), f"{path}.source")
     dep = (config.get("calibrate") or {}).get("depleted_training") or {}

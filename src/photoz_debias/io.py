@@ -176,20 +176,26 @@ def heads_from_state_dict(state: dict) -> dict[str, np.ndarray]:
     return {name: state[key].detach().cpu().float().numpy() for name, key in keys.items()}
 
 
-def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048) -> int:
+def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048,
+                       replace: dict | None = None, drop=()) -> int:
     """Write a stamps file holding only the galaxies where ``keep`` is True (same layout,
-    attributes kept, ``note`` added to the provenance), streaming the images."""
+    attributes kept, ``note`` added to the provenance), streaming the images.  ``replace``
+    maps 1-D column names to the kept galaxies' new values; columns in ``drop`` are left out."""
     import h5py
 
     keep = np.asarray(keep, dtype=bool)
     idx = np.flatnonzero(keep)
+    replace = replace or {}
     with h5py.File(src, "r") as fin, atomic_path(dst) as tmp, h5py.File(tmp, "w") as fout:
         for k, v in fin.attrs.items():
             fout.attrs[k] = v
         fout.attrs["derived"] = note
         for name, ds in fin.items():
+            if name in drop:
+                continue
             if ds.ndim == 1:
-                fout.create_dataset(name, data=ds[:][keep])
+                new = replace.get(name)
+                fout.create_dataset(name, data=ds[:][keep] if new is None else np.asarray(new, ds.dtype))
                 continue
             out = fout.create_dataset(
                 name, shape=(len(idx),) + ds.shape[1:], dtype=ds.dtype, chunks=ds.chunks
@@ -198,3 +204,35 @@ def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048)
                 rows = idx[s : s + chunk]
                 out[s : s + len(rows)] = ds[rows[0] : rows[-1] + 1][rows - rows[0]]
     return len(idx)
+
+
+
+def model_inputs(h5_path) -> dict:
+    """What a network trained on a stamps file reads: ``bands`` (in channel order),
+    ``stamp shape`` ((C, H, W), or None in catalogue mode) and ``feature set`` (the feature
+    names in catalogue mode, else None)."""
+    import h5py
+
+    with h5py.File(h5_path, "r") as f:
+        images = f["images"].shape[1:] if "images" in f else None
+        feats = f.attrs.get("feature_names") if "features" in f else None
+        return {"bands": ",".join(file_bands(f)), "stamp shape": images,
+                "feature set": None if feats is None else str(feats)}
+
+
+def check_applicable(applied_h5, model_h5) -> None:
+    """Refuse an applied sample (apply mode) that the model cannot read: its bands, stamp
+    shape or catalogue feature set must be those of the model's training data.
+
+    Raises
+    ------
+    InputError
+        Naming both files and both values.
+    """
+    a, m = model_inputs(applied_h5), model_inputs(model_h5)
+    for what in ("bands", "stamp shape", "feature set"):
+        if a[what] != m[what]:
+            raise InputError(
+                f"{what} {a[what]} of the applied sample differ from the model's {m[what]} "
+                f"(its training data {model_h5})", file=str(applied_h5), field=what,
+                expected=f"the model's {what}: {m[what]}")

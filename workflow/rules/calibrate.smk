@@ -4,9 +4,9 @@
 
 rule calibrate_step4:
     input:
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
+        estimates=paths.part_file("estimates.parquet"),
     output:
-        "results/{dataset}/{net}/{part}/step4/{sample}.parquet",
+        paths.part_file("step4/{sample}.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/calibrate_step4_{sample}.log",
     benchmark:

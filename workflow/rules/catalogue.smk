@@ -5,10 +5,10 @@
 rule catalogue:
     input:
         stamps=stamps_file,
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
-        step4="results/{dataset}/{net}/{part}/step4/unmodified.parquet",
+        estimates=paths.part_file("estimates.parquet"),
+        step4=paths.part_file("step4/unmodified.parquet"),
     output:
-        "results/{dataset}/{net}/{part}/catalogue.parquet",
+        paths.part_file("catalogue.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/catalogue.log",
     benchmark:
@@ -27,14 +27,12 @@ rule catalogue:
 
 rule metrics:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
-        error_curves=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        catalogue=paths.part_file("catalogue.parquet"),
+        error_curves=seed_files(paths.seed_part_file("error_curves.parquet")),
     output:
-        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
-        table_md="results/{dataset}/{net}/{part}/tables/appendix_e.md",
-        table_csv="results/{dataset}/{net}/{part}/tables/appendix_e.csv",
+        metrics=paths.part_file("metrics.parquet"),
+        table_md=paths.part_file("tables/appendix_e.md"),
+        table_csv=paths.part_file("tables/appendix_e.csv"),
     log:
         "logs/{dataset}/{net}/{part}/metrics.log",
     benchmark:
@@ -54,13 +52,11 @@ rule metrics:
 
 rule metrics_step4_experiment:
     input:
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
-        step4="results/{dataset}/{net}/{part}/step4/{sample}.parquet",
-        error_curves=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        estimates=paths.part_file("estimates.parquet"),
+        step4=paths.part_file("step4/{sample}.parquet"),
+        error_curves=seed_files(paths.seed_part_file("error_curves.parquet")),
     output:
-        "results/{dataset}/{net}/{part}/step4/metrics_{sample}.parquet",
+        paths.part_file("step4/metrics_{sample}.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/metrics_step4_{sample}.log",
     benchmark:

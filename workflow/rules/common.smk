@@ -4,6 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from photoz_debias import paths
 from photoz_debias import studies as st
 from photoz_debias.hardware import gpu_request
 from photoz_debias.repo_paths import SOURCE_PATH_KEYS, resolve_config_paths
@@ -75,10 +76,43 @@ def _study_cfg(ds):
     return st.derived_config(config["datasets"][d.base], d.study, d.value)
 
 
+# Apply mode: a dataset with `apply: {model: <dataset>}` is an applied sample (galaxies
+# without spectra) run through the model dataset's trained ensemble; only its own ingestion
+# keys are its own, the rest (grid, rows, net, parts, ...) are the model's.
+APPLIED_OWN_KEYS = ("apply", "source", "pixel_divisor", "valid_range")
+
+
+def is_applied(ds):
+    return "apply" in config["datasets"].get(ds, {})
+
+
+def applied_datasets():
+    return [ds for ds in config["datasets"] if is_applied(ds)]
+
+
+def withholds_test(ds):
+    """A validation sample: the model's own test galaxies with z_spec withheld."""
+    return is_applied(ds) and config["datasets"][ds]["apply"].get(
+        "withhold_test", False
+    )
+
+
+def model_of(ds):
+    return config["datasets"][ds]["apply"]["model"]
+
+
 def dataset_cfg(ds):
-    """A dataset's configuration; a study point's is its base's with the point's override."""
+    """A dataset's configuration; a study point's is its base's with the point's override;
+    an applied sample's is its model's with its own ingestion keys (APPLIED_OWN_KEYS).
+    """
     if study_run(ds) is not None:
         return _study_cfg(ds)
+    if is_applied(ds):
+        own = config["datasets"][ds]
+        return {
+            **config["datasets"][model_of(ds)],
+            **{k: own[k] for k in APPLIED_OWN_KEYS if k in own},
+        }
     return config["datasets"][base_dataset(ds)]
 
 
@@ -89,7 +123,7 @@ def stamps_dataset(ds):
 
 
 def stamps_file(wildcards):
-    return f"results/{stamps_dataset(wildcards.dataset)}/stamps.h5"
+    return paths.stamps_path(stamps_dataset(wildcards.dataset))
 
 
 def is_study(ds, part=None):
@@ -136,6 +170,10 @@ def preprocess_params(wildcards):
     ds = dataset_cfg(wildcards.dataset)
     keys = ["source", "pixel_divisor", "split", "valid_range", "rows"]
     out = {k: ds[k] for k in keys}
+    if is_applied(wildcards.dataset):
+        # every galaxy is applied (no split); z_spec is not needed
+        out["split"] = None
+        out["applied"] = True
     out["config_hash"] = config_hash(out)
     return out
 
@@ -219,7 +257,7 @@ def raw_input(wildcards):
     """The raw files a dataset is ingested from: generated, or the user's own."""
     src = dataset_cfg(wildcards.dataset)["source"]
     if src["layout"] == "synthetic":
-        return f"results/{wildcards.dataset}/raw"
+        return paths.raw_dir(wildcards.dataset)
     files = []
     for k, v in src.items():
         if k not in SOURCE_PATH_KEYS:
@@ -259,19 +297,19 @@ def seed_files(pattern, step2=True):
 
 
 def part_outputs(ds, part):
-    net = net_of(ds)
-    base = f"results/{ds}/{net}/{part}"
     return [
-        f"{base}/catalogue.parquet",
-        f"{base}/metrics.parquet",
-        f"{base}/tables/appendix_e.md",
+        paths.part_file(name, ds, net_of(ds), part)
+        for name in ("catalogue.parquet", "metrics.parquet", "tables/appendix_e.md")
     ]
 
 
 def all_outputs(wildcards):
     out = []
     for ds in run_datasets():
-        out.append(f"results/{ds}/stamps.h5")
+        if is_applied(ds):
+            out += applied_outputs(ds)
+            continue
+        out.append(paths.stamps_path(ds))
         for part in dataset_parts(ds):
             out += part_outputs(ds, part)
     out += figure_targets()
@@ -292,11 +330,18 @@ def step3_labels(stem, seed=None):
     Step 3b's measured variance) or ``{stem}.parquet`` (Eq. 7), per label_variance."""
 
     def _file(wildcards):
-        suffix = "_measured" if label_variance(wildcards.dataset, wildcards.part) == "measured" else ""
+        suffix = (
+            "_measured"
+            if label_variance(wildcards.dataset, wildcards.part) == "measured"
+            else ""
+        )
         s = wildcards.seed if seed is None else seed(wildcards)
-        return (
-            f"results/{wildcards.dataset}/{wildcards.net}/seed{s}/{wildcards.part}/"
-            f"{stem}{suffix}.parquet"
+        return paths.seed_part_file(
+            f"{stem}{suffix}.parquet",
+            wildcards.dataset,
+            wildcards.net,
+            s,
+            wildcards.part,
         )
 
     return _file
@@ -337,13 +382,20 @@ def experiment_sample_names(wildcards):
 
 
 def all_parts():
-    """(dataset, part) of every configured run, the depleted training variant excluded."""
-    return [(ds, part) for ds in config["run"] for part in dataset_parts(ds)]
+    """(dataset, part) of every configured run, the depleted training variant and the
+    applied samples excluded."""
+    return [
+        (ds, part)
+        for ds in config["run"]
+        if not is_applied(ds)
+        for part in dataset_parts(ds)
+    ]
 
 
 def all_part_metrics(wildcards):
     return [
-        f"results/{ds}/{net_of(ds)}/{part}/metrics.parquet" for ds, part in all_parts()
+        paths.part_file("metrics.parquet", ds, net_of(ds), part)
+        for ds, part in all_parts()
     ]
 
 
@@ -352,25 +404,36 @@ def all_part_labels():
 
 
 def figure_targets(wildcards=None):
-    out = ["results/figures/fig11_tomography.png", "results/figures/fig12_peers.png"]
+    out = []
+    if all_parts():  # not when only applied samples are run
+        out += [
+            paths.shared_figure("fig11_tomography"),
+            paths.shared_figure("fig12_peers"),
+        ]
     real = config["realism"]
     if real["activate"] and real["dataset"] in config["run"]:
-        out.append(f"results/{real['dataset']}/figures/realism.png")
-    dep = config["calibrate"]["depleted_training"]
+        out.append(paths.figure("realism", real["dataset"]))
     for ds in run_datasets():
-        fig = f"results/{ds}/figures"
+        if is_applied(ds):
+            continue  # applied_outputs
         net = net_of(ds)
         if ds.endswith(DEPLETED):
-            out += [f"{fig}/fig10_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
+            out += [
+                paths.part_figure("fig10_calibration", ds, net, p)
+                for p in dataset_parts(ds)
+            ]
             continue
-        out.append(f"{fig}/fig03_grid.png")
+        out.append(paths.figure("fig03_grid", ds))
         if dataset_cfg(ds)["source"]["layout"] != "catalogue":  # no stamps to show
-            out.append(f"{fig}/example_stamps.png")
+            out.append(paths.figure("example_stamps", ds))
         if len(experiment_samples(ds)) > 1:
-            out += [f"{fig}/fig09_calibration_{net}_{p}.png" for p in dataset_parts(ds)]
+            out += [
+                paths.part_figure("fig09_calibration", ds, net, p)
+                for p in dataset_parts(ds)
+            ]
         for p in dataset_parts(ds):
             out += [
-                f"{fig}/{name}_{net}_{p}.png"
+                paths.part_figure(name, ds, net, p)
                 for name in (
                     "fig04_balancing",
                     "fig05_soft_label",
@@ -481,7 +544,7 @@ def study_files(name, study=None):
     def _files(wildcards):
         part = wildcards.get("part")
         return [
-            f"results/{d}/{net_of(d)}/{p}/{name}.parquet"
+            paths.part_file(f"{name}.parquet", d, net_of(d), p)
             for _, d, p, bp in study_points(wildcards.dataset, study or wildcards.study)
             if part is None or bp == part
         ]
@@ -510,7 +573,7 @@ def study_datasets():
 
 
 def study_tables():
-    return [f"results/{ds}/studies/{s}.parquet" for ds, s in study_datasets()]
+    return [paths.study_table(ds, s) for ds, s in study_datasets()]
 
 
 def study_figures():
@@ -519,16 +582,110 @@ def study_figures():
     for sweep in threshold_sweeps():
         ds = sweep["dataset"]
         out.append(
-            f"results/{ds}/figures/fig{sweep['figure']}_threshold_{net_of(ds)}_{sweep['part']}.png"
+            paths.part_figure(
+                f"fig{sweep['figure']}_threshold", ds, net_of(ds), sweep["part"]
+            )
         )
     ds = STUDIES["dataset"]
     for s in active_studies():
         for stem in STUDY_FIGURES[s]:
             out += [
-                f"results/{ds}/figures/{stem}_{net_of(ds)}_{p}.png"
-                for p in dataset_parts(ds)
+                paths.part_figure(stem, ds, net_of(ds), p) for p in dataset_parts(ds)
             ]
     return list(dict.fromkeys(out))
 
 
 _check_studies()
+
+
+# ---- apply mode (workflow/rules/apply.smk) ----
+
+
+def apply_parts(ds):
+    """The model's parts an applied sample runs through (apply.parts, default all)."""
+    return list(config["datasets"][ds]["apply"].get("parts") or dataset_parts(ds))
+
+
+def applied_outputs(ds):
+    net = net_of(ds)
+    out = [paths.stamps_path(ds)]
+    for part in apply_parts(ds):
+        base = paths.part_dir(ds, net, part)
+        out += [
+            f"{base}/catalogue.parquet",
+            f"{base}/nz.parquet",
+            paths.part_figure("nz", ds, net, part),
+        ]
+        if withholds_test(ds):
+            out.append(f"{base}/validation.md")
+    return out
+
+
+def model_files(pattern):
+    """Files of an applied sample's model dataset (``{model}`` in ``pattern``), one per seed
+    when ``pattern`` has ``{seed}``."""
+
+    def _files(wildcards):
+        seeds = [wildcards.seed] if "seed" in wildcards.keys() else SEEDS
+        other = {k: v for k, v in wildcards.items() if k != "seed"}
+        return expand(pattern, model=model_of(wildcards.dataset), seed=seeds, **other)
+
+    return _files
+
+
+def model_stamps(wildcards):
+    return paths.stamps_path(model_of(wildcards.dataset))
+
+
+def applied_seed_files(wildcards):
+    return expand(paths.seed_file("applied.h5"), seed=SEEDS, **wildcards)
+
+
+def tomography_params(wildcards):
+    return config["datasets"][wildcards.dataset]["apply"]["tomography"]
+
+
+def withheld_truth(wildcards):
+    """The validation sample's withheld z_spec (read by the validation outputs only)."""
+    if withholds_test(wildcards.dataset):
+        return [paths.dataset_file("withheld_z_spec.parquet", wildcards.dataset)]
+    return []
+
+
+# ---- the scaling experiment (config/scaling.yaml, rules/scaling.smk) ----
+
+
+def scaling_datasets():
+    return list(config.get("scaling", {}).get("datasets", []))
+
+
+def scaling_part_outputs(wildcards=None):
+    out = []
+    for ds in scaling_datasets():
+        out.append(paths.stamps_path(ds))
+        for part in dataset_parts(ds):
+            out += part_outputs(ds, part)
+    return out
+
+
+def scaling_points(wildcards=None):
+    """{dataset: {part: Eq. 8 variance}} of the experiment."""
+    return {
+        ds: {part: label_variance(ds, part) for part in dataset_parts(ds)}
+        for ds in scaling_datasets()
+    }
+
+
+def scaling_inputs(pattern, per_seed=False):
+    def _files(wildcards):
+        out = []
+        for ds in scaling_datasets():
+            for part in dataset_parts(ds):
+                seeds = SEEDS if per_seed else [None]
+                out += [
+                    pattern.format(dataset=ds, net=net_of(ds), part=part, seed=s)
+                    for s in seeds
+                ]
+        return out
+
+    return _files

@@ -3,7 +3,7 @@
 
 rule generate_synthetic_survey:
     output:
-        directory("results/{dataset}/raw"),
+        directory(paths.raw_dir()),
     log:
         "logs/{dataset}/generate_synthetic_survey.log",
     benchmark:
@@ -24,7 +24,7 @@ rule preprocess:
     input:
         raw_input,
     output:
-        "results/{dataset}/stamps.h5",
+        paths.stamps_path(),
     log:
         "logs/{dataset}/preprocess.log",
     benchmark:
@@ -44,9 +44,9 @@ rule preprocess:
 
 rule deplete_training:
     input:
-        "results/{dataset}/stamps.h5",
+        paths.stamps_path(),
     output:
-        "results/{dataset}_depleted/stamps.h5",
+        paths.stamps_path("{dataset}_depleted"),
     log:
         "logs/{dataset}_depleted/deplete_training.log",
     benchmark:

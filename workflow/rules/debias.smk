@@ -6,7 +6,7 @@ rule select_balanced_subset:
     input:
         stamps=stamps_file,
     output:
-        "results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
+        paths.seed_part_file("balanced_subset.parquet"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/select_balanced_subset.log",
     benchmark:
@@ -28,11 +28,11 @@ rule select_balanced_subset:
 rule train_step2:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        subset="results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        subset=paths.seed_part_file("balanced_subset.parquet"),
     output:
-        "results/{dataset}/{net}/seed{seed}/{part}/step2.pt",
+        paths.seed_part_file("step2.pt"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step2.log",
     benchmark:
@@ -56,14 +56,14 @@ rule train_step2:
 rule fit_soft_labels:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        heads="results/{dataset}/{net}/seed{seed}/{part}/step2.pt",
-        subset="results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        heads=paths.seed_part_file("step2.pt"),
+        subset=paths.seed_part_file("balanced_subset.parquet"),
     output:
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
-        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet",
-        predictions="results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet",
+        soft_labels=paths.seed_part_file("soft_labels.parquet"),
+        error_curves=paths.seed_part_file("error_curves.parquet"),
+        predictions=paths.seed_part_file("step2_predictions.parquet"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels.log",
     benchmark:
@@ -85,12 +85,12 @@ rule fit_soft_labels:
 rule fit_soft_labels_no_step2:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
     output:
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
-        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_no_step2.parquet",
-        predictions="results/{dataset}/{net}/seed{seed}/{part}/step1_predictions.parquet",
+        soft_labels=paths.seed_part_file("soft_labels_no_step2.parquet"),
+        error_curves=paths.seed_part_file("error_curves_no_step2.parquet"),
+        predictions=paths.seed_part_file("step1_predictions.parquet"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/fit_soft_labels_no_step2.log",
     benchmark:
@@ -113,11 +113,11 @@ rule fit_soft_labels_no_step2:
 rule train_step3b:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        soft_labels=paths.seed_part_file("soft_labels.parquet"),
     output:
-        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
+        step3b=paths.seed_part_file("step3b.pt"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3b.log",
     benchmark:
@@ -143,11 +143,11 @@ rule train_step3b:
 use rule train_step3b as train_step3b_no_step2 with:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        soft_labels=paths.seed_part_file("soft_labels_no_step2.parquet"),
     output:
-        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b_no_step2.pt",
+        step3b=paths.seed_part_file("step3b_no_step2.pt"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3b_no_step2.log",
     benchmark:
@@ -158,13 +158,13 @@ use rule train_step3b as train_step3b_no_step2 with:
 rule measure_label_variance:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels.parquet",
-        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b.pt",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        soft_labels=paths.seed_part_file("soft_labels.parquet"),
+        step3b=paths.seed_part_file("step3b.pt"),
     output:
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_measured.parquet",
-        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_step3b.parquet",
+        soft_labels=paths.seed_part_file("soft_labels_measured.parquet"),
+        error_curves=paths.seed_part_file("error_curves_step3b.parquet"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/measure_label_variance.log",
     benchmark:
@@ -184,13 +184,13 @@ rule measure_label_variance:
 use rule measure_label_variance as measure_label_variance_no_step2 with:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2.parquet",
-        step3b="results/{dataset}/{net}/seed{seed}/{part}/step3b_no_step2.pt",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
+        soft_labels=paths.seed_part_file("soft_labels_no_step2.parquet"),
+        step3b=paths.seed_part_file("step3b_no_step2.pt"),
     output:
-        soft_labels="results/{dataset}/{net}/seed{seed}/{part}/soft_labels_no_step2_measured.parquet",
-        error_curves="results/{dataset}/{net}/seed{seed}/{part}/error_curves_step3b_no_step2.parquet",
+        soft_labels=paths.seed_part_file("soft_labels_no_step2_measured.parquet"),
+        error_curves=paths.seed_part_file("error_curves_step3b_no_step2.parquet"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/measure_label_variance_no_step2.log",
     benchmark:
@@ -200,12 +200,12 @@ use rule measure_label_variance as measure_label_variance_no_step2 with:
 rule train_step3:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
         soft_labels=step3_labels("soft_labels"),
     output:
-        step3="results/{dataset}/{net}/seed{seed}/{part}/step3.pt",
-        step3a="results/{dataset}/{net}/seed{seed}/{part}/step3a.pt",
+        step3=paths.seed_part_file("step3.pt"),
+        step3a=paths.seed_part_file("step3a.pt"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3.log",
     benchmark:
@@ -230,11 +230,11 @@ rule train_step3:
 use rule train_step3 as train_step3_no_step2 with:
     input:
         stamps=stamps_file,
-        representations="results/{dataset}/{net}/seed{seed}/representations.h5",
-        step1="results/{dataset}/{net}/seed{seed}/step1.pt",
+        representations=paths.seed_file("representations.h5"),
+        step1=paths.seed_file("step1.pt"),
         soft_labels=step3_labels("soft_labels_no_step2"),
     output:
-        step3_no_step2="results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt",
+        step3_no_step2=paths.seed_part_file("step3_no_step2.pt"),
     log:
         "logs/{dataset}/{net}/seed{seed}/{part}/train_step3_no_step2.log",
     benchmark:
@@ -250,21 +250,19 @@ use rule train_step3 as train_step3_no_step2 with:
 rule ensemble:
     input:
         stamps=stamps_file,
-        baseline=seed_files("results/{dataset}/{net}/seed{seed}/baseline_test.h5"),
-        representations=seed_files(
-            "results/{dataset}/{net}/seed{seed}/representations.h5"
-        ),
-        step1=seed_files("results/{dataset}/{net}/seed{seed}/step1.pt"),
-        step2=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step2.pt"),
-        step3=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3.pt"),
-        step3a=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3a.pt"),
-        step3b=seed_files("results/{dataset}/{net}/seed{seed}/{part}/step3b.pt"),
+        baseline=seed_files(paths.seed_file("baseline_test.h5")),
+        representations=seed_files(paths.seed_file("representations.h5")),
+        step1=seed_files(paths.seed_file("step1.pt")),
+        step2=seed_files(paths.seed_part_file("step2.pt")),
+        step3=seed_files(paths.seed_part_file("step3.pt")),
+        step3a=seed_files(paths.seed_part_file("step3a.pt")),
+        step3b=seed_files(paths.seed_part_file("step3b.pt")),
         step3_no_step2=seed_files(
-            "results/{dataset}/{net}/seed{seed}/{part}/step3_no_step2.pt", step2=False
+            paths.seed_part_file("step3_no_step2.pt"), step2=False
         ),
     output:
-        densities="results/{dataset}/{net}/{part}/densities.h5",
-        estimates="results/{dataset}/{net}/{part}/estimates.parquet",
+        densities=paths.part_file("densities.h5"),
+        estimates=paths.part_file("estimates.parquet"),
     log:
         "logs/{dataset}/{net}/{part}/ensemble.log",
     benchmark:

@@ -10,10 +10,10 @@ rule figures:
 
 rule plot_example_stamps:
     input:
-        "results/{dataset}/stamps.h5",
+        paths.stamps_path(),
     output:
         report(
-            "results/{dataset}/figures/example_stamps.png",
+            paths.figure("example_stamps"),
             caption="../report/example_stamps.rst",
             category="Data",
             labels={"dataset": "{dataset}", "figure": "example stamps"},
@@ -32,11 +32,11 @@ rule plot_example_stamps:
 
 rule plot_realism:
     input:
-        "results/{dataset}/stamps.h5",
+        paths.stamps_path(),
         reference=realism_reference_files,
     output:
         report(
-            "results/{dataset}/figures/realism.png",
+            paths.figure("realism"),
             caption="../report/realism.rst",
             category="Data",
             labels={"dataset": "{dataset}", "figure": "realism vs SDSS MGS"},
@@ -57,7 +57,7 @@ rule plot_realism:
 rule plot_fig03_grid:
     output:
         report(
-            "results/{dataset}/figures/fig03_grid.png",
+            paths.figure("fig03_grid"),
             caption="../report/fig03.rst",
             category="Method",
             labels={"dataset": "{dataset}", "figure": "Fig. 3"},
@@ -79,13 +79,11 @@ rule plot_fig03_grid:
 
 rule plot_fig04_balancing:
     input:
-        stamps="results/{dataset}/stamps.h5",
-        subset=first_seed(
-            "results/{dataset}/{net}/seed{seed}/{part}/balanced_subset.parquet"
-        ),
+        stamps=paths.stamps_path(),
+        subset=first_seed(paths.seed_part_file("balanced_subset.parquet")),
     output:
         report(
-            "results/{dataset}/figures/fig04_balancing_{net}_{part}.png",
+            paths.part_figure("fig04_balancing"),
             caption="../report/fig04.rst",
             category="Step 2",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 4"},
@@ -111,12 +109,10 @@ rule plot_fig05_soft_label:
         soft_labels=step3_labels(
             "soft_labels", seed=lambda wc: seeds_of(wc.dataset, wc.get("part"))[0]
         ),
-        predictions=first_seed(
-            "results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet"
-        ),
+        predictions=first_seed(paths.seed_part_file("step2_predictions.parquet")),
     output:
         report(
-            "results/{dataset}/figures/fig05_soft_label_{net}_{part}.png",
+            paths.part_figure("fig05_soft_label"),
             caption="../report/fig05.rst",
             category="Step 3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 5"},
@@ -137,11 +133,11 @@ rule plot_fig05_soft_label:
 
 rule plot_fig06_residuals:
     input:
-        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
+        metrics=paths.part_file("metrics.parquet"),
+        catalogue=paths.part_file("catalogue.parquet"),
     output:
         report(
-            "results/{dataset}/figures/fig06_residuals_{net}_{part}.png",
+            paths.part_figure("fig06_residuals"),
             caption="../report/fig06.rst",
             category="Steps 1-3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Figs. 6-7"},
@@ -163,10 +159,10 @@ rule plot_fig06_residuals:
 
 rule plot_fig08_zphot_zspec:
     input:
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
+        catalogue=paths.part_file("catalogue.parquet"),
     output:
         report(
-            "results/{dataset}/figures/fig08_zphot_zspec_{net}_{part}.png",
+            paths.part_figure("fig08_zphot_zspec"),
             caption="../report/fig08.rst",
             category="Steps 1-3",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. 8"},
@@ -188,12 +184,10 @@ rule plot_fig08_zphot_zspec:
 
 rule plot_fig09_calibration:
     input:
-        metrics=experiment_files(
-            "results/{dataset}/{net}/{part}/step4/metrics_{sample}.parquet"
-        ),
+        metrics=experiment_files(paths.part_file("step4/metrics_{sample}.parquet")),
     output:
         report(
-            "results/{dataset}/figures/fig{num}_calibration_{net}_{part}.png",
+            paths.part_figure("fig{num}_calibration"),
             caption="../report/fig09.rst",
             category="Step 4",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. {num}"},
@@ -216,11 +210,11 @@ rule plot_fig09_calibration:
 
 rule plot_figB1_estimates:
     input:
-        metrics="results/{dataset}/{net}/{part}/metrics.parquet",
-        catalogue="results/{dataset}/{net}/{part}/catalogue.parquet",
+        metrics=paths.part_file("metrics.parquet"),
+        catalogue=paths.part_file("catalogue.parquet"),
     output:
         report(
-            "results/{dataset}/figures/figB1_estimates_{net}_{part}.png",
+            paths.part_figure("figB1_estimates"),
             caption="../report/figB1.rst",
             category="Appendices",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. B.1"},
@@ -241,15 +235,11 @@ rule plot_figB1_estimates:
 
 rule plot_figC1_expected_residuals:
     input:
-        predictions=first_seed(
-            "results/{dataset}/{net}/seed{seed}/{part}/step2_predictions.parquet"
-        ),
-        error_curves=first_seed(
-            "results/{dataset}/{net}/seed{seed}/{part}/error_curves.parquet"
-        ),
+        predictions=first_seed(paths.seed_part_file("step2_predictions.parquet")),
+        error_curves=first_seed(paths.seed_part_file("error_curves.parquet")),
     output:
         report(
-            "results/{dataset}/figures/figC1_expected_residuals_{net}_{part}.png",
+            paths.part_figure("figC1_expected_residuals"),
             caption="../report/figC1.rst",
             category="Appendices",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. C.1"},
@@ -273,7 +263,7 @@ rule plot_fig11_tomography:
         metrics=all_part_metrics,
     output:
         report(
-            "results/figures/fig11_tomography.png",
+            paths.shared_figure("fig11_tomography"),
             caption="../report/fig11.rst",
             category="Step 4",
             labels={"figure": "Fig. 11"},
@@ -297,7 +287,7 @@ rule plot_fig12_peers:
         metrics=all_part_metrics,
     output:
         report(
-            "results/figures/fig12_peers.png",
+            paths.shared_figure("fig12_peers"),
             caption="../report/fig12.rst",
             category="Peers",
             labels={"figure": "Fig. 12"},

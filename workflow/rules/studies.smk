@@ -6,9 +6,9 @@
 
 rule iterations_checkpoint:
     input:
-        "results/{dataset}/{net}/seed{seed}/{model}_checkpoints",
+        paths.seed_file("{model}_checkpoints"),
     output:
-        "results/{dataset}__iter{iters}/{net}/seed{seed}/{model}.pt",
+        paths.seed_file("{model}.pt", dataset="{dataset}__iter{iters}"),
     log:
         "logs/{dataset}__iter{iters}/{net}/seed{seed}/iterations_checkpoint_{model}.log",
     benchmark:
@@ -27,7 +27,7 @@ rule gather_study:
         stamps=stamps_file,
         metrics=study_files("metrics"),
     output:
-        "results/{dataset}/studies/{study}.parquet",
+        paths.study_table(),
     log:
         "logs/{dataset}/studies/{study}.log",
     benchmark:
@@ -48,10 +48,10 @@ rule gather_study:
 
 rule plot_figD1_threshold:
     input:
-        "results/{dataset}/studies/threshold.parquet",
+        paths.study_table(study="threshold"),
     output:
         report(
-            "results/{dataset}/figures/figD{num}_threshold_{net}_{part}.png",
+            paths.part_figure("figD{num}_threshold"),
             caption="../report/figD1.rst",
             category="Appendix D",
             labels={
@@ -79,10 +79,10 @@ rule plot_figD1_threshold:
 
 rule plot_figD3_n_bins:
     input:
-        "results/{dataset}/studies/n_bins.parquet",
+        paths.study_table(study="n_bins"),
     output:
         report(
-            "results/{dataset}/figures/figD3_n_bins_{net}_{part}.png",
+            paths.part_figure("figD3_n_bins"),
             caption="../report/figD3.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.3"},
@@ -104,10 +104,10 @@ rule plot_figD3_n_bins:
 
 use rule plot_figD3_n_bins as plot_figD4_iterations with:
     input:
-        "results/{dataset}/studies/iterations.parquet",
+        paths.study_table(study="iterations"),
     output:
         report(
-            "results/{dataset}/figures/figD4_iterations_{net}_{part}.png",
+            paths.part_figure("figD4_iterations"),
             caption="../report/figD4.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.4"},
@@ -128,7 +128,7 @@ rule plot_figD5_iterations_zphot_zspec:
         study_files("catalogue", "iterations"),
     output:
         report(
-            "results/{dataset}/figures/figD5_iterations_zphot_zspec_{net}_{part}.png",
+            paths.part_figure("figD5_iterations_zphot_zspec"),
             caption="../report/figD5.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.5"},
@@ -152,10 +152,10 @@ rule plot_figD5_iterations_zphot_zspec:
 
 use rule plot_figD3_n_bins as plot_figD6_iterations_residuals with:
     input:
-        "results/{dataset}/studies/iterations.parquet",
+        paths.study_table(study="iterations"),
     output:
         report(
-            "results/{dataset}/figures/figD6_iterations_residuals_{net}_{part}.png",
+            paths.part_figure("figD6_iterations_residuals"),
             caption="../report/figD6.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.6"},
@@ -173,10 +173,10 @@ use rule plot_figD3_n_bins as plot_figD6_iterations_residuals with:
 
 use rule plot_figD3_n_bins as plot_figD7_train_size with:
     input:
-        "results/{dataset}/studies/train_size.parquet",
+        paths.study_table(study="train_size"),
     output:
         report(
-            "results/{dataset}/figures/figD7_train_size_{net}_{part}.png",
+            paths.part_figure("figD7_train_size"),
             caption="../report/figD7.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.7"},
@@ -194,10 +194,10 @@ use rule plot_figD3_n_bins as plot_figD7_train_size with:
 
 use rule plot_figD3_n_bins as plot_figD8_label_error with:
     input:
-        "results/{dataset}/studies/label_error.parquet",
+        paths.study_table(study="label_error"),
     output:
         report(
-            "results/{dataset}/figures/figD8_label_error_{net}_{part}.png",
+            paths.part_figure("figD8_label_error"),
             caption="../report/figD8.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.8"},
@@ -215,10 +215,10 @@ use rule plot_figD3_n_bins as plot_figD8_label_error with:
 
 use rule plot_figD3_n_bins as plot_figD9_net with:
     input:
-        "results/{dataset}/studies/net.parquet",
+        paths.study_table(study="net"),
     output:
         report(
-            "results/{dataset}/figures/figD9_net_{net}_{part}.png",
+            paths.part_figure("figD9_net"),
             caption="../report/figD9.rst",
             category="Appendix D",
             labels={"dataset": "{dataset}", "part": "{part}", "figure": "Fig. D.9"},

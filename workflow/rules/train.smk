@@ -6,8 +6,8 @@ rule train_baseline:
     input:
         stamps_file,
     output:
-        model="results/{dataset}/{net}/seed{seed}/baseline.pt",
-        checkpoints=directory("results/{dataset}/{net}/seed{seed}/baseline_checkpoints"),
+        model=paths.seed_file("baseline.pt"),
+        checkpoints=directory(paths.seed_file("baseline_checkpoints")),
     log:
         "logs/{dataset}/{net}/seed{seed}/train_baseline.log",
     benchmark:
@@ -36,8 +36,8 @@ rule train_step1:
     input:
         stamps_file,
     output:
-        model="results/{dataset}/{net}/seed{seed}/step1.pt",
-        checkpoints=directory("results/{dataset}/{net}/seed{seed}/step1_checkpoints"),
+        model=paths.seed_file("step1.pt"),
+        checkpoints=directory(paths.seed_file("step1_checkpoints")),
     log:
         "logs/{dataset}/{net}/seed{seed}/train_step1.log",
     benchmark:
@@ -65,9 +65,9 @@ rule train_step1:
 rule predict_baseline:
     input:
         stamps=stamps_file,
-        model="results/{dataset}/{net}/seed{seed}/baseline.pt",
+        model=paths.seed_file("baseline.pt"),
     output:
-        "results/{dataset}/{net}/seed{seed}/baseline_test.h5",
+        paths.seed_file("baseline_test.h5"),
     log:
         "logs/{dataset}/{net}/seed{seed}/predict_baseline.log",
     benchmark:
@@ -86,9 +86,9 @@ rule predict_baseline:
 rule represent:
     input:
         stamps=stamps_file,
-        model="results/{dataset}/{net}/seed{seed}/step1.pt",
+        model=paths.seed_file("step1.pt"),
     output:
-        "results/{dataset}/{net}/seed{seed}/representations.h5",
+        paths.seed_file("representations.h5"),
     log:
         "logs/{dataset}/{net}/seed{seed}/represent.log",
     benchmark:

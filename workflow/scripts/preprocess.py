@@ -11,8 +11,9 @@ log = start(snakemake)  # noqa: F821
 p = snakemake.params.prep  # noqa: F821
 synthetic = p["source"]["layout"] == "synthetic"
 raw_dir = snakemake.input[0] if synthetic else None  # noqa: F821
-source = open_source(p["source"], base_dir=raw_dir)
-n_test = p["split"].get("n_test")
+applied = p.get("applied", False)  # apply mode: no z_spec needed, no split
+source = open_source(p["source"], base_dir=raw_dir, labelled=not applied)
+n_test = (p["split"] or {}).get("n_test")
 if source.split is not None and isinstance(n_test, int):
     # A source that fixes the split (index arrays, train/test catalogues) overrides the
     # config's; a stated n_test that disagrees means the config describes other files.
@@ -33,5 +34,6 @@ info = write_preprocessed(
     z_range=tuple(p["valid_range"]["z"]),
     r_range=tuple(p["valid_range"]["r"]),
     provenance={"config_hash": p["config_hash"], "config": p},
+    applied=applied,
 )
 log.info("wrote %s: %s", snakemake.output[0], info)  # noqa: F821

@@ -29,8 +29,9 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
 
 
-def make_input(workdir: str, n: int, seed: int = 0) -> float:
-    """Sparse cube + catalogue in ``workdir``; returns the cube's apparent size in GB."""
+def make_input(workdir: str, n: int, seed: int = 0, z_spec: bool = True) -> float:
+    """Sparse cube + catalogue in ``workdir`` (without a z_spec column when ``z_spec`` is
+    False: an applied sample); returns the cube's apparent size in GB."""
     rng = np.random.default_rng(seed)
     path = os.path.join(workdir, "stamps.npy")
     # open_memmap only seeks to the end: the file is sparse until written.
@@ -41,14 +42,17 @@ def make_input(workdir: str, n: int, seed: int = 0) -> float:
         cube[i] = blob
     cube.flush()
     del cube
-    pd.DataFrame({
+    table = pd.DataFrame({
         "id": np.arange(n, dtype=np.int64),
         "z_spec": rng.uniform(0.0, 0.4, n),
         "r_mag": rng.uniform(13.0, 17.8, n).astype(np.float32),
         "ebv": rng.uniform(0.0, 0.1, n).astype(np.float32),
         "field": "SDSS",
         "quality": "HQ",
-    }).to_parquet(os.path.join(workdir, "catalogue.parquet"))
+    })
+    if not z_spec:
+        table = table.drop(columns="z_spec")
+    table.to_parquet(os.path.join(workdir, "catalogue.parquet"))
     return os.path.getsize(path) / 1e9
 
 

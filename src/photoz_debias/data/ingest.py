@@ -91,7 +91,8 @@ from photoz_debias.errors import InputError
 from photoz_debias.data.images import (CACHE_BLOCK, FitsReader, NETWORK_SIZE, check_axis_order,
                                        crop_pad, open_npy, open_npz_member, padding_fraction,
                                        to_nchw)
-from photoz_debias.data.tables import check_ids, non_detections, read_table, resolve_mapping
+from photoz_debias.data.tables import (Z_SPEC_OPTIONAL, check_ids, non_detections, read_table,
+                                       resolve_mapping)
 
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ def _finish_table(raw, cfg, defaults, bands, file, mags_required=False):
     return table, used, keep
 
 
-def open_source(source_cfg: dict, base_dir: str | None = None) -> Source:
+def open_source(source_cfg: dict, base_dir: str | None = None, *, labelled: bool = True) -> Source:
     """Open a raw input described by ``source_cfg`` (layouts in the module docstring).
 
     Parameters
@@ -242,6 +243,8 @@ def open_source(source_cfg: dict, base_dir: str | None = None) -> Source:
         ``catalogue`` or ``synthetic``) and the layout's keys.
     base_dir : str, optional
         Folder that relative paths are relative to (the raw folder for ``synthetic``).
+    labelled : bool
+        False for an applied sample (apply mode): the source needs no z_spec column (NaN).
 
     Returns
     -------
@@ -269,6 +272,8 @@ def open_source(source_cfg: dict, base_dir: str | None = None) -> Source:
                    "axis_order": "NCHW", "pixel_scale_arcsec": 0.187, "non_detection": "flag",
                    **{k: v for k, v in cfg.items() if k in ("columns",)}}
         layout = cfg["layout"]
+    if not labelled:
+        cfg[Z_SPEC_OPTIONAL] = True
     openers = {"npz": _open_npz, "per_galaxy": _open_per_galaxy, "generic": _open_generic,
                "catalogue": _open_catalogue}
     if layout not in openers:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RESCALING = "Eq. 1 of Lin et al. 2022: I = sqrt(I0 + 1) - 1 (I0 >= 0), 1 - sqrt(1 - I0) (I0 < 0)"
 _OPTIONAL_F32 = ("photoz_survey",)
+SPLIT_APPLY = 2  # the ``split`` of an applied sample's galaxies (0 train, 1 test)
 _OPTIONAL_F64 = ("z_true",)
 
 
@@ -141,7 +142,7 @@ def _bytes(values) -> np.ndarray:
 def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, split: dict | None,
                        pixel_divisor: float, z_range, r_range, provenance: dict,
                        chunk_size: int = 1024, compression: str | None = None,
-                       compression_opts=None) -> dict:
+                       compression_opts=None, applied: bool = False) -> dict:
     """Write the preprocessed stamps HDF5 of ``docs/architecture.md``.
 
     Parameters
@@ -168,6 +169,10 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
         h5py compression of ``images`` (``'lzf'``, ``'gzip'``); None (default) for speed.
     compression_opts : int, optional
         h5py compression level (gzip: 0-9).
+    applied : bool
+        An applied sample (apply mode, photo-z for galaxies without spectra): z_spec may be
+        NaN (not validated), every galaxy gets ``split`` = :data:`SPLIT_APPLY` and ``split``
+        is ignored.
 
     Returns
     -------
@@ -179,8 +184,10 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
                          expected="a positive number")
     table = source.table
     validate_labels(table, z_range=z_range, r_range=r_range, file=source.table_file,
-                    columns=source.columns)
-    if source.split is not None:
+                    columns=source.columns, labelled=not applied)
+    if applied:
+        split_arr = np.full(source.n, SPLIT_APPLY, np.uint8)
+    elif source.split is not None:
         if split:
             log.info("the source fixes the split (index arrays); config split %s ignored", split)
         split_arr = source.split
@@ -212,6 +219,8 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
             h5.create_dataset(name, data=v)
         info = {"n": n, "n_train": int((split_arr == 0).sum()),
                 "n_test": int((split_arr == 1).sum())}
+        if applied:
+            info["n_applied"] = n
         if source.mode == "catalogue":
             names = source.feature_names
             h5.create_dataset("features",

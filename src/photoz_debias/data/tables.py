@@ -23,6 +23,9 @@ _FLOAT64 = ("z_spec", "z_true")
 
 
 _REQUIRED = ("z_spec", "r_mag", "ebv")
+# Source-config key set by ``ingest.open_source(..., labelled=False)``: the sample is applied
+# (a trained model gives its photo-z), so a missing z_spec column is not an error.
+Z_SPEC_OPTIONAL = "_z_spec_optional"
 
 
 def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None) -> pd.DataFrame:
@@ -169,6 +172,11 @@ def resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: s
             used[name] = spec
             continue
         if spec not in raw.columns:
+            if name == "z_spec" and not explicit and cfg.get(Z_SPEC_OPTIONAL):
+                # an applied sample (photo-z wanted, no spectrum): z_spec is stored as NaN
+                out[name] = np.nan
+                used[name] = "absent (applied sample)"
+                continue
             if name == "r_mag" and "mag_r" in out:
                 out[name] = out["mag_r"]
                 used[name] = used["mag_r"]
@@ -280,7 +288,8 @@ def non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dic
     return ~bad
 
 
-def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns=None) -> None:
+def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns=None,
+                    labelled: bool = True) -> None:
     """Reject galaxies whose labels are unusable.
 
     Parameters
@@ -294,6 +303,8 @@ def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns
         The label file, named in the error.
     columns : dict, optional
         Standard name -> source column, to name the source column in the error.
+    labelled : bool
+        False for an applied sample: z_spec (NaN when absent) is not checked.
 
     Raises
     ------
@@ -305,6 +316,8 @@ def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns
         raise InputError("no galaxies", file=file, field="z_spec", expected="at least one galaxy")
     checks = [("z_spec", z_range, "redshift"), ("r_mag", r_range, "magnitude"),
               ("ebv", None, "E(B-V)")]
+    if not labelled:
+        checks = checks[1:]
     for name, rng, what in checks:
         v = table[name].to_numpy(np.float64)
         bad = ~np.isfinite(v)

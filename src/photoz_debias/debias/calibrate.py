@@ -24,26 +24,6 @@ import numpy as np
 from photoz_debias.errors import InputError
 
 
-def cell_edges(lo: float, hi: float, width: float) -> np.ndarray:
-    """Equal-width cell edges ``lo, lo + width, ..., >= hi`` without floating-point drift.
-
-    Parameters
-    ----------
-    lo, hi : range to cover (redshift).
-    width : cell width (redshift; 0.01 for SDSS in Step 4).
-
-    Returns
-    -------
-    (k + 1,) edges, ``lo + width * arange(k + 1)`` with ``k = ceil((hi - lo) / width)``.
-    """
-    if not (width > 0 and hi > lo):
-        raise InputError(
-            f"lo={lo}, hi={hi}, width={width}", field="cell_edges", expected="hi > lo and width > 0"
-        )
-    k = int(np.ceil((hi - lo) / width - 1e-9))
-    return lo + width * np.arange(k + 1)
-
-
 def _cell_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Half-open ``[e_k, e_{k+1})`` cell of each value; -1 outside ``[e_0, e_last)``."""
     k = np.searchsorted(edges, x, side="right") - 1
@@ -206,6 +186,30 @@ def step4_shift(
     zc = _check_edges("zphoto_cell_edges", zphoto_cell_edges)
     if n_resamplings < 1:
         raise InputError(f"got {n_resamplings}", field="n_resamplings", expected=">= 1")
+    shift, _ = _step4_shift_and_support(
+        z_photo_test, row_test, z_photo_train, z_spec_train, row_train, z_bins, zc,
+        n_resamplings, seed,
+    )
+    return shift
+
+
+def step4_resamplings(z_photo_test, row_test, z_spec_train, row_train, z_bins, n_resamplings: int,
+                      seed: int):
+    """The ``n_resamplings`` resampled training sets of Step 4 (:func:`resample_training`),
+    each from its own generator spawned from ``seed``: yields index arrays into the
+    training sample.  :func:`step4_shift` and the tomographic n(z) of an applied sample
+    (``evaluate.tomography``) use the same draws for the same seed."""
+    for rng in (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_resamplings)
+    ):
+        yield resample_training(z_photo_test, row_test, z_spec_train, row_train, z_bins, rng)
+
+
+def _step4_shift_and_support(z_photo_test, row_test, z_photo_train, z_spec_train, row_train, z_bins,
+                             zc, n_resamplings, seed):
+    """:func:`step4_shift` (checked inputs) and whether each test galaxy's (z_photo cell,
+    row) held resampled training galaxies in every resampling (False: no correction)."""
+    n_test = z_photo_test.shape[0]
     n_c = len(zc) - 1
     n_rows = int(max(row_test.max(initial=-1), row_train.max(initial=-1))) + 1
 
@@ -216,17 +220,88 @@ def step4_shift(
     residual = z_photo_train - z_spec_train
 
     shift = np.zeros(n_test)
-    for rng in (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_resamplings)
-    ):
-        idx = resample_training(z_photo_test, row_test, z_spec_train, row_train, z_bins, rng)
+    supported = inside.copy()
+    for idx in step4_resamplings(z_photo_test, row_test, z_spec_train, row_train, z_bins,
+                                 n_resamplings, seed):
         idx = idx[train_cell_z[idx] >= 0]
         cell = row_train[idx] * n_c + train_cell_z[idx]
         n = np.bincount(cell, minlength=n_rows * n_c)
         s = np.bincount(cell, weights=residual[idx], minlength=n_rows * n_c).astype(np.float64)
         bias = np.divide(s, n, out=np.zeros(s.shape), where=n > 0)
         shift += np.where(inside, bias[test_cell], 0.0)
-    return shift / n_resamplings
+        supported &= n[test_cell] > 0
+    return shift / n_resamplings, supported
+
+
+def rows_inside(r_mag, rows) -> np.ndarray:
+    """Whether each magnitude lies inside the model's magnitude rows ``[r_min, r_max)``
+    (``rows``: a :class:`photoz_debias.grid.MagnitudeRows`); Step 4 calibrates in (z_photo,
+    row) cells, so a galaxy outside every row has no training galaxies to be calibrated by."""
+    r = np.asarray(r_mag, dtype=np.float64)
+    e = rows.edges
+    return np.isfinite(r) & (r >= e[0]) & (r < e[-1])
+
+
+def calibrate_applied_sample(
+    z_photo: np.ndarray,
+    r_mag: np.ndarray,
+    z_photo_train: np.ndarray,
+    z_spec_train: np.ndarray,
+    row_train: np.ndarray,
+    rows,
+    z_bins: np.ndarray,
+    zphoto_cell_edges: np.ndarray,
+    n_resamplings: int = 5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4 on an applied sample, galaxies without spectra (Sect. 3.2.4).
+
+    Step 4 needs only the sample's z_photo and r: the training galaxies are resampled to the
+    applied sample's own (z_photo, row) distribution (:func:`resample_training`) and the mean
+    ``z_photo - z_spec`` of the resampled training galaxies in each (z_photo cell, row) is
+    the shift, averaged over ``n_resamplings`` (:func:`step4_shift`).
+
+    A galaxy cannot be calibrated when its r lies outside the model's magnitude rows
+    (:func:`rows_inside`; it takes no part in the resampling), its z_photo lies outside the
+    z_photo cells, or its (z_photo cell, row) holds no resampled training galaxy in some
+    resampling: its shift is NaN and its flag False.
+
+    Parameters
+    ----------
+    z_photo : (N,) the applied sample's Step 3 photo-z (``zmode``; redshift).
+    r_mag : (N,) its dereddened r magnitudes (mag).
+    z_photo_train, z_spec_train, row_train : the training galaxies' Step 3 photo-z, spectroscopic
+        redshifts and magnitude rows (the model's part).
+    rows : the model's :class:`photoz_debias.grid.MagnitudeRows`.
+    z_bins, zphoto_cell_edges, n_resamplings, seed : as :func:`step4_shift`.
+
+    Returns
+    -------
+    shift : (N,) float64 shift (redshift) to subtract, NaN where not calibrated.
+    calibrated : (N,) bool.
+    """
+    z_photo = _check_1d("z_photo", z_photo)
+    r = np.asarray(r_mag, dtype=np.float64)
+    if r.shape != z_photo.shape:
+        raise InputError(f"got shape {r.shape}", field="r_mag", expected=f"shape {z_photo.shape}, one per galaxy")
+    z_photo_train = _check_1d("z_photo_train", z_photo_train)
+    z_spec_train = _check_1d("z_spec_train", z_spec_train, z_photo_train.shape[0])
+    row_train = _check_1d("row_train", row_train, z_photo_train.shape[0], integer=True)
+    zc = _check_edges("zphoto_cell_edges", zphoto_cell_edges)
+    if n_resamplings < 1:
+        raise InputError(f"got {n_resamplings}", field="n_resamplings", expected=">= 1")
+    inside = rows_inside(r, rows)
+    sel = np.flatnonzero(inside)
+    shift = np.full(z_photo.shape[0], np.nan)
+    calibrated = np.zeros(z_photo.shape[0], dtype=bool)
+    if sel.size:
+        s, ok = _step4_shift_and_support(
+            z_photo[sel], rows.row_index(r[sel]), z_photo_train, z_spec_train, row_train,
+            _check_edges("z_bins", z_bins), zc, n_resamplings, seed,
+        )
+        shift[sel] = np.where(ok, s, np.nan)
+        calibrated[sel] = ok
+    return shift, calibrated
 
 
 def calibrate_photo_z(

@@ -4,12 +4,14 @@ Step 3 retrained on each label table)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from photoz_debias.errors import InputError
 from photoz_debias.grid import RedshiftGrid
-from photoz_debias.paths import seed_dir, stamps_path
+from photoz_debias.paths import seed_dir, seed_part_dir, stamps_path
 from photoz_debias.diagnostics.runs import finished_part
 
 
@@ -98,7 +100,7 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     g, heads = ds["grid"], ds["heads"]
     grid = RedshiftGrid.from_config(g)
     rows = MagnitudeRows(**ds["rows"])
-    stamps = stamps_path(dataset, root)
+    stamps = Path(root, stamps_path(dataset))
     labels = read_labels(stamps)
     test_all = labels.loc[labels["split"] == 1, "id"].to_numpy()
     test_rows = rows_of_ids(test_all, cat["id"].to_numpy())
@@ -108,15 +110,16 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
     curves = []
     ext = None
     for seed in config["ensemble"]["seeds"]:
-        sd = seed_dir(dataset, ds["net"], seed, root)
+        sd = Path(root, seed_dir(dataset, ds["net"], seed))
+        spd = Path(root, seed_part_dir(dataset, ds["net"], seed, part))
         h1 = load_step1_heads(sd / "step1.pt")
         test_reps = read_representations(sd / "representations.h5", "test", test_rows)
-        curves.append(pd.read_parquet(sd / part / "error_curves.parquet"))
+        curves.append(pd.read_parquet(spd / "error_curves.parquet"))
         for m, fname in names.items():
-            if not (sd / part / fname).exists():
-                raise InputError(f"{sd / part / fname} not found", field="soft labels table",
+            if not (spd / fname).exists():
+                raise InputError(f"{spd / fname} not found", field="soft labels table",
                                  expected="a run with heads.label_variance: measured (the default)")
-            table = pd.read_parquet(sd / part / fname)
+            table = pd.read_parquet(spd / fname)
             tables[m].append(table)
             ids = table["id"].drop_duplicates().to_numpy()
             gal, reps = training_galaxies(stamps, sd / "representations.h5", ids)
@@ -125,7 +128,7 @@ def compare_label_variance(config: dict, dataset: str, part: str, root=".",
                                  (g["extend_left"], g["extend_right"]), rows.n_outputs, "step3", settings)
             dens[m].append(step_densities(test_reps, h1, (w, b)))
             if log is not None:
-                print(f"seed {seed}: Step 3 trained on {sd / part / fname}", file=log, flush=True)
+                print(f"seed {seed}: Step 3 trained on {spd / fname}", file=log, flush=True)
     for m, ps in dens.items():
         est = estimates_table(m, average(ps), ext.centres)
         cat = cat.assign(**{c: est[c].to_numpy() for c in est.columns})

@@ -4,11 +4,13 @@ intervals they tabulate in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from photoz_debias.errors import InputError
-from photoz_debias.paths import part_dir
+from photoz_debias.paths import part_file
 
 
 def intervals(top: float, width: float) -> np.ndarray:
@@ -26,7 +28,7 @@ def finished_part(config: dict, dataset: str, part: str, root):
     if part not in ds["parts"]:
         raise InputError(f"part {part!r} not in dataset {dataset!r}", field="part",
                          expected=" | ".join(ds["parts"]))
-    cat_path = part_dir(dataset, ds["net"], part, root) / "catalogue.parquet"
+    cat_path = Path(root, part_file("catalogue.parquet", dataset, ds["net"], part))
     if not cat_path.exists():
         raise InputError(f"{cat_path} not found (run from the run's directory, after the run)",
                          field="catalogue", expected="a finished run of that configuration")

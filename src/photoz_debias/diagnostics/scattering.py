@@ -4,13 +4,15 @@ on the subset and the test set."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from photoz_debias.grid import grids_from_config
-from photoz_debias.paths import seed_dir, stamps_path
+from photoz_debias.paths import seed_dir, seed_part_dir, stamps_path
 from photoz_debias.diagnostics.runs import finished_part, interval_means, intervals
 
 
@@ -42,16 +44,18 @@ def scattering_check(config: dict, dataset: str, part: str, root=".", width: flo
     ds, cat = finished_part(config, dataset, part, root)
     g = ds["grid"]
     grid, ext = grids_from_config(g)
-    labels = read_labels(stamps_path(dataset, root))
+    stamps = Path(root, stamps_path(dataset))
+    labels = read_labels(stamps)
     test = labels[labels["split"] == 1].reset_index(drop=True)
     edges = intervals(float(test["z_spec"].max()), width)
     zt = test["z_spec"].to_numpy(np.float64)
     cols = {c: [] for c in ("n_subset", "step2_subset", "expected", "step2_test", "step3b_test",
                             "step3b_subset")}
     for seed in config["ensemble"]["seeds"]:
-        sd = seed_dir(dataset, ds["net"], seed, root)
-        pred = pd.read_parquet(sd / part / "step2_predictions.parquet")
-        curves = pd.read_parquet(sd / part / "error_curves.parquet")
+        sd = Path(root, seed_dir(dataset, ds["net"], seed))
+        spd = Path(root, seed_part_dir(dataset, ds["net"], seed, part))
+        pred = pd.read_parquet(spd / "step2_predictions.parquet")
+        curves = pd.read_parquet(spd / "error_curves.parquet")
         zs = pred["z_spec"].to_numpy(np.float64)
         dz2 = (pred["z_photo"].to_numpy(np.float64) - zs) / (1 + zs)
         exp = expected_residuals(zs, pred["mag_row"].to_numpy(), curves, grid,
@@ -62,10 +66,10 @@ def scattering_check(config: dict, dataset: str, part: str, root=".", width: flo
         h1 = load_step1_heads(sd / "step1.pt")
         test_reps = read_representations(sd / "representations.h5", "test")  # the split's order
         ids = pred["id"].drop_duplicates().to_numpy()
-        gal, train_reps = training_galaxies(stamps_path(dataset, root), sd / "representations.h5", ids)
+        gal, train_reps = training_galaxies(stamps, sd / "representations.h5", ids)
         zg = gal["z_spec"].to_numpy(np.float64)
         for m, centres in (("step2", grid.centres), ("step3b", ext.centres)):
-            heads = load_heads(sd / part / f"{m}.pt")[:2]
+            heads = load_heads(spd / f"{m}.pt")[:2]
             zp = centres[np.argmax(step_densities(test_reps, h1, heads), axis=1)]
             cols[f"{m}_test"].append(interval_means(zt, (zp - zt) / (1 + zt), edges))
             if m == "step3b":

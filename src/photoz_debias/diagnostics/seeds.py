@@ -3,11 +3,13 @@ Steps 2-3 and for their ensemble, which must equal the workflow's own metrics.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from photoz_debias.grid import grids_from_config
 from photoz_debias.evaluate.metrics import sigma_mad
-from photoz_debias.paths import seed_dir, stamps_path
+from photoz_debias.paths import seed_dir, seed_part_dir, stamps_path
 from photoz_debias.diagnostics.runs import finished_part
 
 
@@ -53,14 +55,15 @@ def seed_scatter(config: dict, dataset: str, part: str, root=".", log=None) -> p
 
     ds, cat = finished_part(config, dataset, part, root)
     grid, ext = grids_from_config(ds["grid"])
-    labels = read_labels(stamps_path(dataset, root))
+    labels = read_labels(Path(root, stamps_path(dataset)))
     test_rows = rows_of_ids(labels.loc[labels["split"] == 1, "id"].to_numpy(), cat["id"].to_numpy())
     rows, all_curves = [], []
     for seed in config["ensemble"]["seeds"]:
-        sd = seed_dir(dataset, ds["net"], seed, root)
-        curves = pd.read_parquet(sd / part / "error_curves.parquet")
+        sd = Path(root, seed_dir(dataset, ds["net"], seed))
+        spd = Path(root, seed_part_dir(dataset, ds["net"], seed, part))
+        curves = pd.read_parquet(spd / "error_curves.parquet")
         all_curves.append(curves)
-        heads = {m: sd / part / f"{m}.pt" for m in SEED_METHODS[1:]}
+        heads = {m: spd / f"{m}.pt" for m in SEED_METHODS[1:]}
         dens = seed_test_densities(sd / "baseline_test.h5", sd / "step1.pt", sd / "representations.h5",
                                    heads, cat["id"].to_numpy(), test_rows)
         cols = estimates_table("baseline", average([dens["baseline"]]), grid.centres)

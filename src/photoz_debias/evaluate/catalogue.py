@@ -137,6 +137,12 @@ def catalogue_columns(methods: Sequence[str] = METHODS) -> dict[str, tuple[str, 
     docs["step4_zmode"] = (Z, shift.format("zmode") + " (averaged over 5 resamplings)")
     docs["step4_zmean"] = (Z, shift.format("zmean") + " (same shift as zmode, Fig. B.1)")
     docs["step4_zmedian"] = (Z, shift.format("zmedian") + " (same shift as zmode, Fig. B.1)")
+    docs["step4_shift"] = (Z, "apply mode: the Step 4 shift subtracted from Step 3's estimates; NaN if not calibrated")
+    docs["step4_calibrated"] = (
+        "",
+        "apply mode: whether Step 4 could calibrate the galaxy (r inside the model's magnitude "
+        "rows, training galaxies in its (z_photo cell, row)); False: step4_* are NaN",
+    )
     docs["knn_z"] = (
         Z,
         "peer: kNN local-linear photo-z on magnitudes and colours (Beck et al. 2016 idea, Sect. 6)",

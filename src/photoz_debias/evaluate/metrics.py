@@ -150,9 +150,13 @@ def total_variation(z_phot, z_spec, bins) -> float:
     -------
     float in [0, 1].
     """
-    p = normalised_histogram(z_phot, bins)
-    q = normalised_histogram(z_spec, bins)
-    return float(0.5 * np.abs(p - q).sum())
+    return total_variation_of(normalised_histogram(z_phot, bins), normalised_histogram(z_spec, bins))
+
+
+def total_variation_of(p: np.ndarray, q: np.ndarray) -> float:
+    """Eq. 10 between two binned distributions ``p``, ``q`` (bin probabilities, each summing
+    to one over the same bins): half the sum of their absolute differences."""
+    return float(0.5 * np.abs(np.asarray(p) - np.asarray(q)).sum())
 
 
 def wasserstein1(z_phot, z_spec, bins) -> float:
@@ -168,10 +172,15 @@ def wasserstein1(z_phot, z_spec, bins) -> float:
     float (redshift); NaN when a sample has no value inside the bins.
     """
     e = _edges(bins)
-    p = normalised_histogram(z_phot, e)
-    q = normalised_histogram(z_spec, e)
+    return wasserstein1_of(normalised_histogram(z_phot, e), normalised_histogram(z_spec, e), e)
+
+
+def wasserstein1_of(p: np.ndarray, q: np.ndarray, bins) -> float:
+    """Eq. 13 between two binned distributions ``p``, ``q`` (bin probabilities over the
+    edges ``bins``), each bin's probability at its centre (as :func:`wasserstein1`)."""
+    e = _edges(bins)
     c = 0.5 * (e[1:] + e[:-1])
-    return float(np.sum(np.abs(np.cumsum(p - q)[:-1]) * np.diff(c)))
+    return float(np.sum(np.abs(np.cumsum(np.asarray(p) - np.asarray(q))[:-1]) * np.diff(c)))
 
 
 def wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

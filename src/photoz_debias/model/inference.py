@@ -105,3 +105,50 @@ def head_densities(rep, heads_weight, heads_bias, mag_weight, mag_bias):
     mag_logits = r @ mw.T + mb
     p = combined_density(head_logits, mag_logits).reshape(*lead, hw.shape[1])
     return p.numpy() if as_numpy else p
+
+
+APPLY_CHUNK = 2048  # galaxies read from the stamps file at a time: ~170 MB of 5-band stamps
+
+
+def infer_applied(baseline, step1, x, ebv, out_h5, chunk: int = APPLY_CHUNK, batch_size: int = 256,
+                  device="cpu", progress=None) -> dict:
+    """One ensemble member on an applied sample (apply mode), chunk by chunk.
+
+    The sample is read ``chunk`` galaxies at a time from ``x`` (an h5py dataset or any
+    array-like) and each chunk's results are written before the next is read, so memory is
+    bounded by the chunk, not the sample.  Written to the open HDF5 file ``out_h5``:
+    ``baseline`` (N, n) float32, the Baseline density (softmax of its single channel), and
+    ``representation`` (N, D) float16, the Step 1 trunk's representation of the identity
+    view (Sect. 3.2.1), from which the Step 1-3 heads give Eq. 2 densities
+    (:func:`head_densities`).
+
+    Parameters
+    ----------
+    baseline, step1 : ``PhotoZNet`` (single unit; multi unit).
+    x : (N, C, H, W) images or (N, F) features.
+    ebv : (N,) E(B-V) in magnitudes.
+    out_h5 : an h5py File (or group) open for writing.
+    progress : optional callable ``(done, total)`` after each chunk.
+
+    Returns
+    -------
+    dict ``n`` (galaxies), ``n_bins``, ``rep_dim``.
+    """
+    n = len(ebv)
+    if len(x) != n:
+        raise InputError(f"{len(x)} rows in x but {n} in ebv", field="x", expected="one entry per galaxy")
+    n_bins = unwrap(baseline).unit.n_bins
+    rep_dim = unwrap(step1).trunk.rep_dim
+    rows = max(1, min(chunk, n))
+    dens = out_h5.create_dataset("baseline", (n, n_bins), dtype=np.float32, chunks=(min(rows, 1024), n_bins))
+    reps = out_h5.create_dataset("representation", (n, rep_dim), dtype=np.float16,
+                                 chunks=(min(rows, 1024), rep_dim))
+    for s in range(0, n, chunk):
+        xb = np.asarray(x[s : s + chunk], dtype=np.float32)
+        eb = np.asarray(ebv[s : s + chunk], dtype=np.float32)
+        dens[s : s + len(eb)] = predict_densities(baseline, xb, eb, batch_size=batch_size, device=device)
+        reps[s : s + len(eb)] = compute_representations(step1, xb, eb, views=None, batch_size=batch_size,
+                                                        device=device)
+        if progress is not None:
+            progress(s + len(eb), n)
+    return {"n": n, "n_bins": n_bins, "rep_dim": rep_dim}
