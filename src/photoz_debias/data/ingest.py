@@ -88,7 +88,9 @@ import numpy as np
 import pandas as pd
 
 from photoz_debias.errors import InputError
-from photoz_debias.data.images import CACHE_BLOCK, FitsReader, NETWORK_SIZE, crop_pad, open_npy, open_npz_member, to_nchw
+from photoz_debias.data.images import (CACHE_BLOCK, FitsReader, NETWORK_SIZE, check_axis_order,
+                                       crop_pad, open_npy, open_npz_member, padding_fraction,
+                                       to_nchw)
 from photoz_debias.data.tables import (Z_SPEC_OPTIONAL, check_ids, non_detections, read_table,
                                        resolve_mapping)
 
@@ -176,11 +178,10 @@ class Source:
         raw = self._read_rows(src_rows)
         if raw.ndim != 4:
             raise InputError(f"stamps of shape {raw.shape[1:]}", file=self.image_file,
-                             row=int(src_rows[0]), field="images", expected="3-D stamps")
+                             field="images", expected="3-D stamps")
         img = to_nchw(raw, self._axis_order)
         if img.shape[1] != self.n_channels:
-            raise InputError(f"{img.shape[1]} bands", file=self.image_file, row=int(src_rows[0]),
-                             field="images",
+            raise InputError(f"{img.shape[1]} bands", file=self.image_file, field="images",
                              expected=f"{self.n_channels} bands ({''.join(self.bands)})")
         img = crop_pad(np.ascontiguousarray(img, dtype=np.float32))
         for b0 in range(0, len(img), CACHE_BLOCK):
@@ -284,9 +285,9 @@ def open_source(source_cfg: dict, base_dir: str | None = None, *, labelled: bool
 def _open_npz(cfg, base_dir):
     path = _path(cfg, "path", base_dir, "sdss.npz")
     bands = _bands(cfg)
-    axis = cfg.get("axis_order", "NHWC")
+    axis = check_axis_order(cfg.get("axis_order", "NHWC"), "NCHW", path)
     cube_key, labels_key = cfg.get("cube_key", "cube"), cfg.get("labels_key", "labels")
-    reader, shape = open_npz_member(path, cube_key)
+    reader, shape = open_npz_member(path, cube_key, axis.index("N"))
     try:
         with np.load(path, allow_pickle=False) as z:
             labels = z[labels_key]
@@ -309,44 +310,60 @@ def _open_npz(cfg, base_dir):
                   pixel_scale=float(cfg.get("pixel_scale_arcsec", 0.396)), mode="images",
                   description=f"npz {path} (cube {cube_key!r} {shape}, labels {labels_key!r})",
                   columns=used, table_file=path, image_file=path,
-                  read_rows=_rows_reader(reader), n_channels=len(bands), axis_order=axis)
+                  read_rows=_rows_reader(reader), n_channels=len(bands),
+                  axis_order=_galaxy_first(axis))
+
+
+def _galaxy_first(axis):
+    """The axis order of the blocks the row readers return: galaxies first, the others as
+    in the file."""
+    return "N" + axis.replace("N", "")
+
+
+def _log_padding(size, file):
+    if size < NETWORK_SIZE:
+        log.info("%s: stamps of %dx%d pixels are zero-padded to the network's %dx%d: %.0f%% of "
+                 "each network input is padding", file, size, size, NETWORK_SIZE, NETWORK_SIZE,
+                 100 * padding_fraction(size))
+    elif size > NETWORK_SIZE:
+        log.info("%s: stamps of %dx%d pixels are centre-cropped to the network's %dx%d", file,
+                 size, size, NETWORK_SIZE, NETWORK_SIZE)
 
 
 def _check_stamp_shape(shape, n_table, axis, bands, path, field, cfg):
-    if axis not in ("NCHW", "NHWC"):
-        raise InputError(f"axis_order {axis!r}", file=path, field="axis_order",
-                         expected="NCHW or NHWC")
+    """The cube as a whole (``shape`` in file order, ``axis`` checked) against the table and
+    the config; problems of the whole cube name no galaxy."""
     if len(shape) != 4:
-        raise InputError(f"cube of shape {shape}", file=path, row=0, field=field,
+        raise InputError(f"cube of shape {shape}", file=path, field=field,
                          expected=f"a 4-D cube in {axis} order")
-    c = shape[1] if axis == "NCHW" else shape[3]
-    h, w = (shape[2], shape[3]) if axis == "NCHW" else (shape[1], shape[2])
+    n, c, h, w = (shape[axis.index(a)] for a in "NCHW")
     if c != len(bands):
-        raise InputError(f"cube of shape {shape} has {c} bands", file=path, row=0, field=field,
+        raise InputError(f"cube of shape {shape} has {c} bands", file=path, field=field,
                          expected=f"{len(bands)} bands ({''.join(bands)}) on the {axis} C axis")
     size = cfg.get("stamp_size")
     if h != w or (size is not None and h != int(size)):
-        raise InputError(f"stamps of {h}x{w} pixels", file=path, row=0, field=field,
+        raise InputError(f"stamps of {h}x{w} pixels", file=path, field=field,
                          expected=f"square stamps of {size or h} pixels")
-    if shape[0] != n_table:
-        raise InputError(f"the cube holds {shape[0]} stamps but the label table {n_table} rows",
-                         file=path, row=min(shape[0], n_table), field=field,
+    if n != n_table:
+        raise InputError(f"the cube holds {n} stamps but the label table {n_table} rows",
+                         file=path, row=min(n, n_table), field=field,
                          expected="one stamp per table row")
+    _log_padding(h, path)
 
 
 def _open_generic(cfg, base_dir):
     img_path = _path(cfg, "images", base_dir)
     cat_path = _path(cfg, "catalogue", base_dir)
     bands = _bands(cfg)
-    axis = cfg.get("axis_order", "NCHW")
+    axis = check_axis_order(cfg.get("axis_order", "NCHW"), "NCHW", img_path)
     if "pixel_scale_arcsec" not in cfg:
         raise InputError("source config lacks pixel_scale_arcsec", file=img_path,
                          field="pixel_scale_arcsec", expected="the pixel scale in arcsec")
     if img_path.lower().endswith((".fits", ".fit", ".fits.gz", ".fts")):
-        reader = FitsReader(img_path, cfg.get("images_hdu"))
+        reader = FitsReader(img_path, cfg.get("images_hdu"), axis.index("N"))
         shape = reader.shape
     else:
-        reader, shape = open_npy(img_path)
+        reader, shape = open_npy(img_path, axis.index("N"))
     raw = read_table(cat_path, cfg.get("table_format", "auto"), hdu=cfg.get("table_hdu", 1),
                      text_columns=cfg.get("text_columns"))
     table, used, keep = _finish_table(raw, cfg, {}, bands, cat_path)
@@ -355,17 +372,15 @@ def _open_generic(cfg, base_dir):
                   mode="images",
                   description=f"generic cube {img_path} {shape} {axis} + catalogue {cat_path}",
                   columns=used, table_file=cat_path, image_file=img_path,
-                  read_rows=_rows_reader(reader), n_channels=len(bands), axis_order=axis)
+                  read_rows=_rows_reader(reader), n_channels=len(bands),
+                  axis_order=_galaxy_first(axis))
 
 
 def _open_per_galaxy(cfg, base_dir):
     stamp_dir = _path(cfg, "stamp_dir", base_dir)
     tab_path = _path(cfg, "table", base_dir)
     pattern = cfg.get("stamp_pattern", "{id}.npy")
-    axis = cfg.get("axis_order", "HWC")
-    if axis not in ("HWC", "CHW"):
-        raise InputError(f"axis_order {axis!r}", file=stamp_dir, field="axis_order",
-                         expected="HWC or CHW")
+    axis = check_axis_order(cfg.get("axis_order", "HWC"), "CHW", stamp_dir)
     bands = _bands(cfg)
     if "pixel_scale_arcsec" not in cfg:
         raise InputError("source config lacks pixel_scale_arcsec", file=stamp_dir,
@@ -403,6 +418,7 @@ def _open_per_galaxy(cfg, base_dir):
     keep &= ~unused
     table = table[keep]
     n_ch = len(bands)
+    logged = []  # the padding of the first stamp read is logged once
 
     def read(src_rows):
         out = np.empty((len(src_rows), n_ch, NETWORK_SIZE, NETWORK_SIZE), np.float32)
@@ -415,14 +431,16 @@ def _open_per_galaxy(cfg, base_dir):
                 raise InputError(f"cannot read stamp ({type(exc).__name__}: {exc})", file=f,
                                  row=int(r), gal_id=gid, field="stamp",
                                  expected="a readable .npy stamp") from exc
-            want = (n_ch, None, None) if axis == "CHW" else (None, None, n_ch)
-            ok = s.ndim == 3 and all(w is None or w == d for w, d in zip(want, s.shape))
-            ok = ok and s.shape[0 if axis == "HWC" else 1] == s.shape[1 if axis == "HWC" else 2]
+            ok = (s.ndim == 3 and s.shape[axis.index("C")] == n_ch
+                  and s.shape[axis.index("H")] == s.shape[axis.index("W")])
             if not ok:
                 raise InputError(f"stamp of shape {s.shape}", file=f, row=int(r), gal_id=gid,
                                  field="stamp",
                                  expected=f"a square {axis} stamp with {n_ch} bands")
             s = to_nchw(s, axis)
+            if not logged:
+                _log_padding(s.shape[-1], f)
+                logged.append(True)
             out[j] = crop_pad(s.astype(np.float32, copy=False))
         return out
 

@@ -40,7 +40,16 @@ def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None)
     hdu : int
         FITS extension holding the table.
     text_columns : list of str, optional
-        Column names of a text file, overriding its ``#`` header line.
+        Column names of a CSV or text file, in order; the file then has no header line (its
+        ``#`` lines are comments).  Refused for Parquet and FITS, which name their columns.
+
+    Notes
+    -----
+    CSV and whitespace text are read alike: a ``#`` starts a comment (whole lines, or the
+    rest of a line), and the header is, in this order, ``text_columns``; the last of the
+    ``#`` lines the file starts with (``# id z flux_g ...``, as many catalogues write it);
+    or the first line.  A first line that holds only numbers is refused as a header: give
+    ``text_columns``.
 
     Returns
     -------
@@ -59,9 +68,14 @@ def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None)
             fmt = "text"
     if not os.path.exists(path):
         raise InputError("file not found", file=path, field="table", expected="a readable table")
+    if text_columns is not None and fmt not in ("csv", "text"):
+        raise InputError(f"text_columns given for a {fmt} table", file=path,
+                         field="text_columns",
+                         expected="text_columns only for CSV and whitespace text tables (a "
+                                  f"{fmt} table names its own columns: map them with columns)")
     try:
         if fmt == "csv":
-            df = pd.read_csv(path)
+            df = _read_delimited(path, ",", text_columns)
         elif fmt == "parquet":
             df = pd.read_parquet(path)
         elif fmt == "fits":
@@ -71,7 +85,7 @@ def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None)
             names = [n for n in t.colnames if len(t[n].shape) <= 1]
             df = t[names].to_pandas()
         elif fmt == "text":
-            df = _read_text(path, text_columns)
+            df = _read_delimited(path, r"\s+", text_columns)
         else:
             raise InputError(f"unknown table format {fmt!r}", file=path, field="table_format",
                              expected="auto, csv, parquet, fits or text")
@@ -86,23 +100,50 @@ def read_table(path: str, fmt: str = "auto", *, hdu: int = 1, text_columns=None)
     return df.reset_index(drop=True)
 
 
-def _read_text(path, text_columns):
+def _read_delimited(path, sep, text_columns):
+    """A CSV (``sep=','``) or whitespace text table; header rules in :func:`read_table`."""
+    leading = []
     with open(path) as f:
-        first = f.readline()
-    body = pd.read_csv(path, sep=r"\s+", comment="#", header=None)
+        for line in f:
+            if not line.lstrip().startswith("#"):
+                break
+            leading.append(line)
+    kw = {"sep": sep, "comment": "#"}
+    if sep == ",":
+        kw["skipinitialspace"] = True
+    if text_columns is None and not leading:
+        body = pd.read_csv(path, **kw)
+        if len(body.columns) and all(_is_number(c) for c in body.columns):
+            raise InputError(f"the first line {list(body.columns)[:6]} holds only numbers",
+                             file=path, field="text_columns",
+                             expected="a header line naming the columns, or text_columns in "
+                                      "the config listing every column in order")
+        return body
     if text_columns is not None:
-        names = list(text_columns)
-    elif first.startswith("#"):
-        names = first.lstrip("#").split()
+        names, origin = [str(c) for c in text_columns], "text_columns names"
     else:
-        return pd.read_csv(path, sep=r"\s+")
+        head = leading[-1].lstrip()[1:]
+        names = [c.strip() for c in head.split(",")] if sep == "," else head.split()
+        origin = "the '#' header names"
+    try:
+        body = pd.read_csv(path, header=None, **kw)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=names)
     if len(names) != body.shape[1]:
         raise InputError(
-            f"header names {len(names)} columns but the rows have {body.shape[1]}",
-            file=path, row=0, field="text_columns",
+            f"{origin} {len(names)} columns but the rows have {body.shape[1]}",
+            file=path, field="text_columns",
             expected="text_columns in the config listing every column in order")
     body.columns = names
     return body
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: str,
