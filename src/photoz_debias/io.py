@@ -13,13 +13,49 @@ LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "q
 OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
 
 
+def id_array(ids) -> np.ndarray:
+    """Galaxy ids as the workflow keeps them: int64 when every id is an integer, else an
+    object array of ``str`` (a survey's own string ids, e.g. ``'DR10_0001_1234'``, are kept
+    as they are in every output)."""
+    a = np.asarray(ids)
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64)
+    if a.dtype.kind == "S":
+        return np.array([v.decode("utf-8") for v in a], dtype=object)
+    if a.dtype.kind == "O" and a.size and isinstance(a.flat[0], bytes):
+        return np.array([v.decode("utf-8") for v in a], dtype=object)
+    if a.dtype.kind in "UO":
+        return a.astype(str).astype(object)
+    return a.astype(np.int64)
+
+
+def h5_data(arr) -> np.ndarray:
+    """An array as HDF5 stores it: text (``str`` objects, numpy unicode) as variable-length
+    UTF-8 strings, which h5py cannot infer; anything else as it is."""
+    import h5py
+
+    a = np.asarray(arr)
+    if a.dtype.kind == "U" or (a.dtype.kind == "O" and a.size and isinstance(a.flat[0], str)):
+        return np.array(a.astype(str).tolist(), dtype=h5py.string_dtype("utf-8"))
+    return a
+
+
+def read_ids(dataset) -> np.ndarray:
+    """The ids of an HDF5 dataset (``f['id']``), as :func:`id_array` keeps them."""
+    import h5py
+
+    if h5py.check_string_dtype(dataset.dtype) is not None:
+        return np.asarray(dataset.asstr()[:], dtype=object)
+    return dataset[:].astype(np.int64)
+
+
 def write_h5(path, datasets: dict, attrs: dict | None = None) -> None:
-    """Write arrays (and attributes) to an HDF5 file atomically."""
+    """Write arrays (and attributes) to an HDF5 file atomically (text as UTF-8 strings)."""
     import h5py
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for name, arr in datasets.items():
-            f.create_dataset(name, data=np.asarray(arr))
+            f.create_dataset(name, data=h5_data(arr))
         for k, v in (attrs or {}).items():
             f.attrs[k] = v
 
@@ -50,7 +86,7 @@ def read_labels(h5_path) -> pd.DataFrame:
     with h5py.File(h5_path, "r") as f:
         mags = tuple(f"mag_{b}" for b in file_bands(f))
         names = dict.fromkeys(LABEL_COLUMNS + OPTIONAL_COLUMNS + mags)
-        cols = {c: f[c][:] for c in names if c in f}
+        cols = {c: read_ids(f[c]) if c == "id" else f[c][:] for c in names if c in f}
     df = pd.DataFrame(cols)
     for c in ("field", "quality"):
         if c in df and df[c].dtype == object:
@@ -63,7 +99,7 @@ def load_training_arrays(h5_path, split: str = "train", dtype=np.float32) -> dic
 
     Returns a dict with ``x`` ((N, C, 64, 64) images in ``dtype``, or (N, F) ``features``
     when the file holds a ``features`` dataset instead of ``images``), ``ebv`` (N,) float32,
-    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) int64.  Images are read in
+    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) (:func:`id_array`).  Images are read in
     chunks so that only the selected split is held in memory.
     """
     import h5py
@@ -92,7 +128,7 @@ def load_training_arrays(h5_path, split: str = "train", dtype=np.float32) -> dic
             "ebv": f["ebv"][:][sel].astype(np.float32),
             "z_spec": f["z_spec"][:][sel].astype(np.float64),
             "mag_row": f["mag_row"][:][sel].astype(np.int64),
-            "id": f["id"][:][sel].astype(np.int64),
+            "id": read_ids(f["id"])[sel],
         }
     return out
 
@@ -195,7 +231,8 @@ def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048,
                 continue
             if ds.ndim == 1:
                 new = replace.get(name)
-                fout.create_dataset(name, data=ds[:][keep] if new is None else np.asarray(new, ds.dtype))
+                data = ds[:][keep] if new is None else np.asarray(new, ds.dtype)
+                fout.create_dataset(name, data=data, dtype=ds.dtype)
                 continue
             out = fout.create_dataset(
                 name, shape=(len(idx),) + ds.shape[1:], dtype=ds.dtype, chunks=ds.chunks

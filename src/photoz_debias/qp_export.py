@@ -18,6 +18,7 @@ import numpy as np
 from photoz_debias.atomic import atomic_path
 from photoz_debias.debias.estimates import point_estimates
 from photoz_debias.errors import InputError
+from photoz_debias.io import read_ids
 
 #: the ancillary columns of an exported ensemble besides ``id``
 ANCILLARY_ESTIMATES = ("zmode", "zmean", "zmedian")
@@ -88,6 +89,6 @@ def export_densities(densities_h5, paths) -> None:
                 f"methods {missing} not in the file", file=os.fspath(densities_h5),
                 field="method", expected=f"groups among {sorted(k for k in f if k != 'id')}",
             )
-        ids = f["id"][:]
+        ids = read_ids(f["id"])
         for m, path in paths.items():
             write_qp(densities_ensemble(f[m]["p"][:], f[m]["edges"][:], ids), path)

@@ -9,7 +9,7 @@ from _common import start
 from photoz_debias.atomic import atomic_path
 from photoz_debias.debias.ensemble import average, estimates_table, step_densities
 from photoz_debias.grid import grids_from_config
-from photoz_debias.io import load_heads, load_step1_heads, read_labels, write_parquet
+from photoz_debias.io import load_heads, load_step1_heads, read_ids, read_labels, write_parquet
 
 CHUNK = 8192  # galaxies at a time: bounded memory for any sample size
 
@@ -22,7 +22,7 @@ step3 = [load_heads(f)[:2] for f in sm.input.step3]
 seeds = [h5py.File(f, "r") for f in sm.input.applied]
 n = len(labels)
 for f in seeds:
-    if not np.array_equal(f["id"][:], labels["id"].to_numpy()):
+    if not np.array_equal(read_ids(f["id"]), labels["id"].to_numpy()):
         raise ValueError(f"{f.filename}: galaxy ids differ from {sm.input.stamps}")
 tables = []
 with atomic_path(sm.output.densities) as tmp, h5py.File(tmp, "w") as out:

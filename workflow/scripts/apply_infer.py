@@ -5,7 +5,7 @@ import h5py
 from _common import device, start
 
 from photoz_debias.atomic import atomic_path
-from photoz_debias.io import check_applicable
+from photoz_debias.io import check_applicable, read_ids
 from photoz_debias.model.checkpoint import load_model
 from photoz_debias.model.inference import infer_applied
 
@@ -16,7 +16,7 @@ baseline, _ = load_model(sm.input.baseline[0])
 step1, _ = load_model(sm.input.step1[0])
 with h5py.File(sm.input.stamps, "r") as f, atomic_path(sm.output[0]) as tmp, h5py.File(tmp, "w") as out:
     x = f["images"] if "images" in f else f["features"]
-    out["id"] = f["id"][:]
+    out["id"] = read_ids(f["id"])
     info = infer_applied(
         baseline, step1, x, f["ebv"][:], out, device=device(),
         progress=lambda done, n: log.info("%d of %d galaxies", done, n),

@@ -12,6 +12,7 @@ from photoz_debias.debias.ensemble import average, estimates_table, seed_test_de
 from photoz_debias.grid import grids_from_config
 from photoz_debias.methods import HEAD_METHODS, METHODS
 from photoz_debias.io import (
+    h5_data,
     load_heads,
     load_step1_heads,
     part_mask,
@@ -57,7 +58,7 @@ grids = {m: (ext if m.startswith("step3") else grid) for m in dens}
 info = ["id", "split", "z_spec", "r_mag", "ebv", "mag_row", "field", "quality"]
 tables = [test[[c for c in info if c in test]]]
 with atomic_path(sm.output.densities) as tmp, h5py.File(tmp, "w") as f:
-    f["id"] = test["id"].to_numpy()
+    f["id"] = h5_data(test["id"].to_numpy())
     f.attrs["description"] = "ensemble-averaged p(z) of the part's test galaxies"
     for m, ps in dens.items():
         mean = average(ps)

@@ -8,7 +8,8 @@ naming the file, the galaxy (row and id) and the field.
 
 Standard table columns
 ----------------------
-``id`` int64 (unique; the source row number when the input has no id), ``z_spec`` float64
+``id`` int64, or str when the survey's ids are text (unique; the source row number when the
+input has no id), ``z_spec`` float64
 (spectroscopic redshift, the label), ``r_mag`` float32 (dereddened r magnitude, mag),
 ``ebv`` float32 (E(B-V), mag), ``field`` str (``SDSS``, ``DEEP``, ``WIDE``, ...), ``quality`` str
 (``HQ`` or ``LR``); optional ``mag_<band>`` float32 (dereddened magnitudes), ``magerr_<band>``
@@ -91,8 +92,8 @@ from photoz_debias.errors import InputError
 from photoz_debias.data.images import (CACHE_BLOCK, FitsReader, NETWORK_SIZE, check_axis_order,
                                        crop_pad, open_npy, open_npz_member, padding_fraction,
                                        to_nchw)
-from photoz_debias.data.tables import (Z_SPEC_OPTIONAL, check_ids, non_detections, read_table,
-                                       resolve_mapping)
+from photoz_debias.data.tables import (Z_SPEC_OPTIONAL, check_ids, id_value, non_detections,
+                                       read_table, resolve_mapping)
 
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ class Source:
             j = b0 + int(np.flatnonzero(~finite)[0])
             nbad = int((~np.isfinite(img[j])).sum())
             raise InputError(f"{nbad} NaN/inf pixels", file=self.image_file, row=int(src_rows[j]),
-                             gal_id=int(part["id"].iloc[j]), field="images",
+                             gal_id=id_value(part["id"].iloc[j]), field="images",
                              expected="finite pixel values")
         return img
 
@@ -408,7 +409,7 @@ def _open_per_galaxy(cfg, base_dir):
         if clash.any() or len(np.unique(idx)) != len(idx):
             r = int(idx[clash][0]) if clash.any() else int(idx[pd.Series(idx).duplicated()][0])
             raise InputError("row listed twice in the train/test index arrays", file=ipath,
-                             row=r, gal_id=int(table["id"].iloc[r]), field=key,
+                             row=r, gal_id=id_value(table["id"].iloc[r]), field=key,
                              expected="disjoint train and test indices")
         split[idx] = value
     unused = split == 255
@@ -423,7 +424,7 @@ def _open_per_galaxy(cfg, base_dir):
     def read(src_rows):
         out = np.empty((len(src_rows), n_ch, NETWORK_SIZE, NETWORK_SIZE), np.float32)
         for j, r in enumerate(src_rows):
-            gid = int(table.at[r, "id"])
+            gid = id_value(table.at[r, "id"])
             f = os.path.join(stamp_dir, pattern.format(id=gid, row=int(r)))
             try:
                 s = np.load(f, allow_pickle=False)

@@ -214,6 +214,9 @@ def _typed(col: pd.Series, name: str, src: str, file: str, raw: pd.DataFrame) ->
                 raise InputError(f"quality {s.iloc[i]!r}", file=file, row=int(col.index[i]),
                                  field=src, expected="HQ or LR")
         return s
+    if name == "id" and not (pd.api.types.is_numeric_dtype(col)
+                             or pd.api.types.is_bool_dtype(col)):
+        return _string_ids(col, src, file)
     if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
         num = pd.to_numeric(col, errors="coerce")
         bad = num.isna() & col.notna() | pd.api.types.is_bool_dtype(col)
@@ -233,6 +236,27 @@ def _typed(col: pd.Series, name: str, src: str, file: str, raw: pd.DataFrame) ->
     return col.astype(np.float64 if name in _FLOAT64 else np.float32)
 
 
+def _string_ids(col: pd.Series, src: str, file: str) -> pd.Series:
+    """A survey's own text ids (e.g. Legacy Survey ``'DR10_0001_1234'``), kept as ``str``:
+    bytes (FITS) decoded, surrounding blanks stripped; an empty or missing id is refused.
+    (A CSV column of digits alone is read as integers by the table reader, so ids such as
+    ``007`` become 7; a FITS text column keeps them.)"""
+    s = col.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)
+    missing = s.isna().to_numpy()
+    s = s.where(~missing, "").astype(str).str.strip()
+    bad = missing | (s == "").to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"empty id ({int(bad.sum())} rows)", file=file, row=int(col.index[i]),
+                         field=src, expected="an id in every row")
+    return s.astype(object)
+
+
+def id_value(v):
+    """One id as error messages and logs show it: an int, or the string as it is."""
+    return v if isinstance(v, str) else int(v)
+
+
 def check_ids(table: pd.DataFrame, file: str, src):
     ids = table["id"].to_numpy()
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
@@ -243,7 +267,7 @@ def check_ids(table: pd.DataFrame, file: str, src):
         raise InputError(
             f"duplicate id {first} (rows {', '.join(str(int(table.index[r])) for r in same[:5])});"
             f" {int(dup.sum())} rows share an id", file=file, row=int(table.index[same[-1]]),
-            gal_id=int(first), field=src, expected="unique ids")
+            gal_id=id_value(first), field=src, expected="unique ids")
 
 
 def non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dict) -> np.ndarray:
@@ -268,7 +292,7 @@ def non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dic
         raise InputError(
             f"non-detection {c} = {table[c].iloc[i]} "
             f"({int(bad.sum())} galaxies have a non-detection)",
-            file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
+            file=file, row=int(table.index[i]), gal_id=id_value(table["id"].iloc[i]),
             field=used[c] if isinstance(used.get(c), str) else c,
             expected="finite magnitudes with |m| < 90; or set non_detection: drop (leave such galaxies out) "
                      "or non_detection: flag (keep them with NaN magnitudes)")
@@ -333,5 +357,5 @@ def validate_labels(table: pd.DataFrame, *, z_range, r_range, file: str, columns
             i = int(np.flatnonzero(bad)[0])
             src = columns.get(name, name)
             raise InputError(f"{what} {name} = {v[i]} ({int(bad.sum())} galaxies fail this check)",
-                             file=file, row=int(table.index[i]), gal_id=int(table["id"].iloc[i]),
+                             file=file, row=int(table.index[i]), gal_id=id_value(table["id"].iloc[i]),
                              field=src if isinstance(src, str) else name, expected=expect)

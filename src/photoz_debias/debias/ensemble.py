@@ -40,10 +40,10 @@ def seed_test_densities(baseline_h5, step1_pt, representations_h5, heads, test_i
     on Step 1's cached representations (rows ``test_rows`` of the test split)."""
     import h5py
 
-    from photoz_debias.io import load_heads, load_step1_heads, read_representations
+    from photoz_debias.io import load_heads, load_step1_heads, read_ids, read_representations
 
     with h5py.File(baseline_h5, "r") as f:
-        out = {"baseline": f["p"][:][rows_of_ids(f["id"][:], test_ids)]}
+        out = {"baseline": f["p"][:][rows_of_ids(read_ids(f["id"]), test_ids)]}
     h1 = load_step1_heads(step1_pt)
     reps = read_representations(representations_h5, "test", test_rows)
     out["step1"] = step_densities(reps, h1, None)

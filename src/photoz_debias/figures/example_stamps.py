@@ -14,7 +14,7 @@ from astropy.visualization import make_lupton_rgb
 
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
-from photoz_debias.io import file_bands
+from photoz_debias.io import file_bands, read_ids
 
 from photoz_debias.figures.style import merge_style, new_figure, style_context
 
@@ -84,7 +84,7 @@ def plot_example_stamps(h5_path, out_png, out_pdf=None, n: int = 12, seed: int =
         idx = pick_galaxies(z, n, seed)
         take = np.sort(idx)  # h5py reads need increasing indices
         stamps = dict(zip(take, h5["images"][take]))
-        r, ids = h5["r_mag"][:], h5["id"][:]
+        r, ids = h5["r_mag"][:], read_ids(h5["id"])
     n = len(idx)
     ncol = min(n, 6 if n > 8 else 4)
     nrow = int(np.ceil(n / ncol))

@@ -105,7 +105,7 @@ def plot_fig05_soft_label(
             ax.set_xlim(max(ext.z_min, centre - half), min(ext.z_max, centre + half))
             ax.set_ylim(0, 1.05)
             ax.set_xlabel(LABEL_ZSPEC)
-            ax.set_title(f"galaxy {int(lab['id'])}, magnitude output {k + 1}: "
+            ax.set_title(f"galaxy {lab['id']}, magnitude output {k + 1}: "
                          f"$z^*-z_0$ = {lab['z_star'] - lab['z0']:+.4f}", fontsize=style["font_size"] - 1)
         axes[0].set_ylabel("density (peak-normalised)")
         h, l_ = axes[0].get_legend_handles_labels()
