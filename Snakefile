@@ -6,13 +6,17 @@ import os
 import yaml
 from snakemake.utils import min_version, validate
 
-from photoz_debias.config_checks import check_config, check_keys
+from photoz_debias.config_checks import check_config, check_keys, resolve_bases
 
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
 
+
+# A dataset block may start from another (`base:`): resolved first, so that the checks and
+# every rule see whole blocks; in place, as `config` is the dict the rules read.
+config.update(resolve_bases(config))
 
 # A bad config stops here, before any job (a dry run included): unknown keys first, with
 # their paths and a "did you mean", then the schema's types, then the values it cannot check.

@@ -11,11 +11,15 @@ Keys: an object of the schema that lists its ``properties`` takes no other keys;
 and checks its values.  A dataset's ``source`` takes the keys its layout reads
 (:data:`SOURCE_KEYS`, from :mod:`photoz_debias.data.ingest`).
 
+A dataset block may start from another (``base:``, :func:`resolve_bases`): the Snakefile
+resolves the bases first, so that the checks and every rule see whole blocks.
+
 This module imports neither torch nor the readers: the Snakefile imports it at parse time.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 
@@ -76,6 +80,83 @@ def _unknown(path, key, allowed, what=None) -> tuple[str, str, str]:
     what = what or (f"keys of {path}" if path else "top-level keys")
     return (f"{path}.{key}" if path else str(key), "unknown key" + _did_you_mean(key, allowed),
             f"one of the {what}: {', '.join(sorted(allowed))}")
+
+
+# ----------------------------------------------------------------------------- bases
+
+
+def resolve_bases(config: dict) -> dict:
+    """The configuration with every dataset's ``base:`` resolved: a new dict, the input is
+    not modified.
+
+    A dataset block with ``base: other`` becomes ``datasets.other``'s block (itself resolved
+    first, so chains ``a -> b -> c`` work) with the dataset's own keys deep-merged over it as
+    ``--configfile`` overlays merge: mappings key by key, lists and other values replaced.
+    The exception is ``source``, replaced whole when the dataset gives one.  The ``base`` key
+    is removed.  Blocks without ``base`` are kept as they are.
+
+    Raises
+    ------
+    ConfigError
+        Every bad base at once, at its key path (``datasets.legacy.base``): a base that is not
+        a string, one that names no dataset (with a "did you mean"), and each cycle
+        (``a -> b -> a``, ``a -> a``), named.  A dataset whose base fails only because its
+        own base does is not reported again.
+    """
+    out = copy.deepcopy(config)
+    datasets = out.get("datasets")
+    if not isinstance(datasets, dict):
+        return out  # the schema reports the type
+    from .studies import deep_merge
+
+    resolved: dict = {}
+    failed: set = set()
+    problems: list = []
+
+    def resolve(name, above):
+        """Resolve ``name`` (reached through the bases ``above`` it); False if it cannot be."""
+        if name in resolved or name in failed:
+            return name in resolved
+        block = datasets[name]
+        if not isinstance(block, dict) or "base" not in block:
+            resolved[name] = block
+            return True
+        path, base, chain = f"datasets.{name}.base", block["base"], above + [name]
+        others = sorted(str(d) for d in datasets if d != name)
+        if not isinstance(base, str):
+            problems.append((path, f"base {base!r}",
+                             f"a dataset name (a string), one of {', '.join(others)}"))
+        elif base not in datasets:
+            problems.append((path, f"base {base!r}: no such dataset" + _did_you_mean(base, others),
+                             f"one of the dataset names: {', '.join(others)}"))
+        elif not isinstance(datasets[base], dict):
+            problems.append((path, f"base {base!r}, whose block is {datasets[base]!r}",
+                             "a dataset whose block is a mapping"))
+        elif base in chain:
+            cycle = chain[chain.index(base):] + [base]
+            problems.append((f"datasets.{cycle[0]}.base",
+                             f"a cycle of bases {' -> '.join(cycle)}",
+                             "a chain of bases that ends at a dataset without 'base'"))
+            failed.update(cycle)
+            return False
+        elif resolve(base, chain):
+            own = {k: v for k, v in block.items() if k not in ("base", "source")}
+            merged = deep_merge(resolved[base], own)
+            # a source is replaced whole: one of another layout must not inherit the base's
+            # layout-specific keys (an npz source's path or cube_key under a generic layout)
+            if "source" in block:
+                merged["source"] = copy.deepcopy(block["source"])
+            resolved[name] = merged
+            return True
+        failed.add(name)
+        return False
+
+    for name in datasets:
+        resolve(name, [])
+    if problems:
+        raise ConfigError(problems)
+    out["datasets"] = {name: resolved[name] for name in datasets}
+    return out
 
 
 # ----------------------------------------------------------------------------- keys

@@ -164,14 +164,16 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 def merged_config(paths) -> dict:
     """config/config.yaml and its overlays (YAML files), merged in order as Snakemake merges
-    ``--configfile``."""
+    ``--configfile``, with the datasets' ``base:`` resolved as the Snakefile resolves them."""
     import yaml
+
+    from .config_checks import resolve_bases
 
     config = {}
     for path in paths:
         with open(path) as f:
             config = deep_merge(config, yaml.safe_load(f) or {})
-    return config
+    return resolve_bases(config)
 
 
 def study_grid(grid: dict, n_bins: int) -> dict:
