@@ -56,6 +56,32 @@ def test_catalogues_have_every_method_for_every_part(tiny_run):
         assert "knn_z" in df
 
 
+def test_rail_peers_and_qp_files_of_every_main_part(tiny_run):
+    """RAIL's FlexZBoost and KNN (the [rail] extra, which CI installs) in the catalogue, the
+    metrics and the Appendix E table of every main part; every densities file also as qp
+    files that qp reads back with the catalogue's ids."""
+    pytest.importorskip("rail.estimation.algos.flexzboost")
+    qp = pytest.importorskip("qp")
+    for ds, part in (("sdss", "all"), ("cfhtls", "deep"), ("cfhtls", "wide")):
+        d = tiny_run / f"results/{ds}/netcpu/{part}"
+        cat = pd.read_parquet(d / "catalogue.parquet")
+        for peer in ("rail_flexzboost", "rail_knn"):
+            assert np.isfinite(cat[f"{peer}_zmode"]).all(), (ds, part, peer)
+            ens = qp.read(str(d / f"qp/{peer}.hdf5"))
+            np.testing.assert_array_equal(ens.ancil["id"], cat["id"])
+        m = pd.read_parquet(d / "metrics.parquet")
+        assert {"rail_flexzboost", "rail_knn"} <= set(m["method"])
+        table = (d / "tables/appendix_e.md").read_text()
+        assert "| RAIL FlexZBoost |" in table and "| RAIL KNN |" in table
+        for method in METHODS:
+            ens = qp.read(str(d / f"qp/{method}.hdf5"))
+            assert ens.npdf == len(cat) and set(ens.ancil["id"]) == set(cat["id"])
+            np.testing.assert_allclose(ens.cdf(np.array([ens.metadata["bins"].ravel()[-1]])),
+                                       1.0, atol=1e-5)
+    # the Appendix D study runs do not get RAIL's peers (Fig. 12 shows the main parts)
+    assert not list(tiny_run.glob("results/sdss__iter20/*/*/rail_peers.parquet"))
+
+
 def test_cfhtls_parts_hold_only_their_field_and_hq(tiny_run):
     for part, field in (("deep", "DEEP"), ("wide", "WIDE")):
         df = pd.read_parquet(tiny_run / f"results/cfhtls/netcpu/{part}/catalogue.parquet")

@@ -148,3 +148,61 @@ def test_duplicate_and_empty_string_ids_are_refused_naming_them(tmp_path):
 def test_integer_ids_stay_integers(tmp_path):
     src = open_source(_string_id_survey(tmp_path, [5, 6, 7]), base_dir=str(tmp_path))
     assert src.table["id"].dtype == np.int64
+
+
+# ----------------------------------------------------------------------------- flux columns
+
+
+def _flux_catalogue(tmp_path, flux_g, **cols):
+    n = len(flux_g)
+    pd.DataFrame({"id": np.arange(n), "z": np.linspace(0.05, 0.25, n),
+                  "FLUX_G": flux_g, "FLUX_R": np.full(n, 10 ** (-0.4 * (17.0 - 22.5))),
+                  "FLUX_I": np.full(n, 1.0e-3), "ebv": 0.0}).to_csv(tmp_path / "cat.csv",
+                                                                     index=False)
+    columns = {"z_spec": "z", "mag_g": {"flux": "FLUX_G", "unit": "nanomaggy"},
+               "mag_r": {"flux": "FLUX_R", "zero_point": 22.5},
+               "mag_i": {"flux": "FLUX_I", "unit": "Jy"}, **cols}
+    return {"layout": "catalogue", "catalogue": "cat.csv", "bands": "gri", "columns": columns}
+
+
+def test_magnitudes_from_flux_columns_with_a_unit_or_zero_point(tmp_path):
+    from photoz_debias.data.tables import flux_magnitude
+
+    np.testing.assert_allclose(flux_magnitude([1.0, 100.0], 22.5), [22.5, 17.5])
+    assert np.isnan(flux_magnitude([0.0, -1.0, np.nan], 22.5)).all()
+    cfg = _flux_catalogue(tmp_path, [100.0, 10.0, 1.0])
+    src = open_source(cfg, base_dir=str(tmp_path))
+    np.testing.assert_allclose(src.table["mag_g"], [17.5, 20.0, 22.5], atol=1e-5)
+    np.testing.assert_allclose(src.table["mag_r"], 17.0, atol=1e-5)
+    np.testing.assert_allclose(src.table["r_mag"], 17.0, atol=1e-5)  # r from the r flux
+    np.testing.assert_allclose(src.table["mag_i"], 8.9 + 7.5, atol=2e-3)  # 1 mJy in AB
+
+
+def test_non_positive_fluxes_follow_the_non_detection_policy(tmp_path):
+    cfg = _flux_catalogue(tmp_path, [100.0, -0.3, 0.0, 10.0])
+    with pytest.raises(InputError) as err:
+        open_source(cfg, base_dir=str(tmp_path))
+    msg = str(err.value)
+    assert "flux column FLUX_G: not positive" in msg and "2 galaxies" in msg and "row 1" in msg
+    src = open_source({**cfg, "non_detection": "drop"}, base_dir=str(tmp_path))
+    assert src.table["id"].tolist() == [0, 3]
+    src = open_source({**cfg, "non_detection": "flag"}, base_dir=str(tmp_path))
+    assert np.isnan(src.table["mag_g"].to_numpy()[1:3]).all() and len(src.table) == 4
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ({"flux": "FLUX_G", "unit": "nanomaggies"}, "unit 'nanomaggies'"),
+    ({"flux": "FLUX_G"}, "exactly one of 'unit' or 'zero_point'"),
+    ({"flux": "FLUX_G", "unit": "Jy", "zero_point": 8.9}, "exactly one of"),
+    ({"flux": "FLUX_G", "zero_point": "22.5"}, "zero_point '22.5'"),
+])
+def test_a_bad_flux_mapping_is_refused_at_ingestion_and_by_the_config_check(tmp_path, spec,
+                                                                            expected):
+    from photoz_debias.config_checks import _column_problems
+
+    cfg = _flux_catalogue(tmp_path, [100.0, 10.0], mag_g=spec)
+    with pytest.raises(InputError, match="bad flux mapping"):
+        open_source(cfg, base_dir=str(tmp_path))
+    problems = _column_problems(cfg["columns"], "gri", "datasets.legacy.source.columns")
+    assert [p[0] for p in problems] == ["datasets.legacy.source.columns.mag_g"]
+    assert expected in problems[0][2]

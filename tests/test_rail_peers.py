@@ -157,3 +157,20 @@ def test_rail_peer_densities_on_our_grid(estimator):
     assert 1.4826 * np.median(np.abs(dz - np.median(dz))) < 0.02
     # the same seed gives the same densities
     np.testing.assert_array_equal(p, run()[f"rail_{estimator}"])
+
+
+def test_every_written_table_s_units_are_astropy_units(tmp_path):
+    """The catalogue's, the n(z) tables' and the applied catalogue's column units all parse
+    in astropy, so that every Parquet the workflow writes carries readable units."""
+    pytest.importorskip("astropy.units")
+    from astropy.table import QTable
+
+    from photoz_debias.evaluate.catalogue import astropy_units_metadata
+    from photoz_debias.evaluate.tomography import BIN_DOCS, NZ_DOCS
+
+    for docs in (catalogue_columns(METHODS), NZ_DOCS, BIN_DOCS):
+        df = pd.DataFrame({c: np.zeros(2) for c in docs})
+        write_catalogue(df, tmp_path / "t.parquet", docs)
+        t = QTable.read(tmp_path / "t.parquet")
+        assert set(t.colnames) == set(docs)
+        assert astropy_units_metadata(df, docs)["table_meta_yaml"]

@@ -23,6 +23,7 @@ import copy
 import difflib
 import math
 
+from .data.tables import flux_spec_problem
 from .errors import InputError
 
 # The keys each layout's reader takes (photoz_debias.data.ingest.open_source and the layout's
@@ -253,8 +254,16 @@ def _column_problems(cols: dict, bands, path) -> list:
     for k, spec in cols.items():
         if isinstance(spec, str):
             continue
-        if not (isinstance(spec, dict) and set(spec) == {"constant"}):
-            out.append((f"{path}.{k}", f"{spec!r}", "a column name or {constant: value}"))
+        if isinstance(spec, dict) and "flux" in spec and (k.startswith("mag_") or k == "r_mag"):
+            problem = flux_spec_problem(spec)
+            if problem:
+                out.append((f"{path}.{k}", f"{spec!r}", problem))
+        elif not (isinstance(spec, dict) and set(spec) == {"constant"}):
+            expected = "a column name or {constant: value}"
+            if k.startswith("mag_") or k == "r_mag":
+                expected += (", or a flux column: {flux: FLUX_G, unit: nanomaggy} "
+                             "(or zero_point: 22.5 for another unit)")
+            out.append((f"{path}.{k}", f"{spec!r}", expected))
         elif k == "ebv" and not (_is_number(spec["constant"]) and spec["constant"] >= 0):
             out.append((f"{path}.ebv.constant", f"E(B-V) = {spec['constant']!r}",
                         "a non-negative reddening in mag (0.0 where the magnitudes are "

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 NON_DETECTION_ABS = 90.0  # |mag| at or above this is a sentinel (99, -99, -9999), not a magnitude
 
 
-_FLOAT64 = ("z_spec", "z_true")
+_FLOAT64 = ("z_spec", "z_true", "flux")
 
 
 _REQUIRED = ("z_spec", "r_mag", "ebv")
@@ -146,6 +146,47 @@ def _is_number(text) -> bool:
     return True
 
 
+#: AB zero points of the flux units a catalogue may give magnitudes in: m = zp - 2.5 log10(f).
+#: A nanomaggy is the AB flux of magnitude 22.5 (SDSS, the Legacy Surveys); a jansky that of
+#: 2.5 log10(3631) = 8.90 (Oke & Gunn 1983).
+FLUX_ZERO_POINTS = {
+    "nanomaggy": 22.5,
+    "maggy": 0.0,
+    "Jy": 2.5 * np.log10(3631.0),
+    "mJy": 2.5 * np.log10(3631.0e3),
+    "uJy": 2.5 * np.log10(3631.0e6),
+    "nJy": 2.5 * np.log10(3631.0e9),
+}
+
+
+def flux_spec_problem(spec) -> str | None:
+    """What is wrong with a flux mapping ``{flux: column, unit: ...}`` or ``{flux: column,
+    zero_point: zp}`` (None when it is one)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("flux"), str):
+        return "a flux column name under 'flux'"
+    rest = set(spec) - {"flux"}
+    if rest == {"unit"}:
+        if spec["unit"] in FLUX_ZERO_POINTS:
+            return None
+        return f"unit {spec['unit']!r}: one of {', '.join(FLUX_ZERO_POINTS)}"
+    if rest == {"zero_point"}:
+        zp = spec["zero_point"]
+        if isinstance(zp, (int, float)) and not isinstance(zp, bool) and np.isfinite(zp):
+            return None
+        return f"zero_point {zp!r}: a number (the AB magnitude of unit flux)"
+    return "exactly one of 'unit' or 'zero_point' beside 'flux'"
+
+
+def flux_magnitude(flux, zero_point: float) -> np.ndarray:
+    """AB magnitudes of fluxes, ``m = zero_point - 2.5 log10(flux)``; a flux that is not
+    positive or not finite (a non-detection) gives NaN, which the non-detection policy then
+    treats like a 99 magnitude."""
+    f = np.asarray(flux, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = zero_point - 2.5 * np.log10(np.where(f > 0, f, np.nan))
+    return np.where(np.isfinite(m), m, np.nan)
+
+
 def resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: str,
                      mags_required: bool) -> tuple[pd.DataFrame, dict]:
     """Standard table from a raw one, following ``columns`` over the layout's defaults."""
@@ -164,10 +205,26 @@ def resolve_mapping(raw: pd.DataFrame, cfg: dict, defaults: dict, bands, file: s
     for name in order:
         explicit = name in user
         spec = user[name] if explicit else defaults.get(name, name)
+        if isinstance(spec, dict) and "flux" in spec and (name.startswith("mag_") or name == "r_mag"):
+            problem = flux_spec_problem(spec)
+            if problem:
+                raise InputError(f"bad flux mapping {spec!r}", file=file, field=name,
+                                 expected=problem)
+            if spec["flux"] not in raw.columns:
+                raise InputError(f"missing flux column {spec['flux']!r} for {name}", file=file,
+                                 field=spec["flux"],
+                                 expected=f"one of the columns {list(raw.columns)}")
+            flux = _typed(raw[spec["flux"]], "flux", spec["flux"], file, raw)
+            zp = spec.get("zero_point", FLUX_ZERO_POINTS.get(spec.get("unit")))
+            out[name] = flux_magnitude(flux, float(zp)).astype(np.float32)
+            used[name] = dict(spec)
+            continue
         if isinstance(spec, dict):
             if set(spec) != {"constant"}:
                 raise InputError(f"bad mapping {spec!r}", file=file, field=name,
-                                 expected="a column name or {constant: value}")
+                                 expected="a column name or {constant: value}; for a magnitude "
+                                          "also {flux: column, unit: nanomaggy} or "
+                                          "{flux: column, zero_point: 22.5}")
             out[name] = spec["constant"]
             used[name] = spec
             continue
@@ -289,11 +346,13 @@ def non_detections(table: pd.DataFrame, bands, policy: str, file: str, used: dic
         bad |= nd
     if first is not None and policy == "error":
         i, c = first
+        flux = used.get(c, {}).get("flux") if isinstance(used.get(c), dict) else None
+        origin = f" (flux column {flux}: not positive)" if flux else ""
         raise InputError(
-            f"non-detection {c} = {table[c].iloc[i]} "
+            f"non-detection {c} = {table[c].iloc[i]}{origin} "
             f"({int(bad.sum())} galaxies have a non-detection)",
             file=file, row=int(table.index[i]), gal_id=id_value(table["id"].iloc[i]),
-            field=used[c] if isinstance(used.get(c), str) else c,
+            field=used[c] if isinstance(used.get(c), str) else flux or c,
             expected="finite magnitudes with |m| < 90; or set non_detection: drop (leave such galaxies out) "
                      "or non_detection: flag (keep them with NaN magnitudes)")
     if bad.any() and policy == "flag":

@@ -262,9 +262,11 @@ NZ_DOCS = {
     "z_lo": ("dimensionless", "lower edge of the redshift bin of n(z)"),
     "z_hi": ("dimensionless", "upper edge of the redshift bin of n(z)"),
     "z_centre": ("dimensionless", "centre of the redshift bin of n(z)"),
-    "nz": ("1/redshift", "estimated n(z) of the tomographic bin, a density in z, from the "
-                         "redshifts of Step 4's resampled training galaxies"),
-    "nz_err": ("1/redshift", "bootstrap standard deviation of nz"),
+    # a density per unit redshift, and redshift is dimensionless
+    "nz": ("dimensionless", "estimated n(z) of the tomographic bin, a density in z (per unit "
+                            "redshift), from the redshifts of Step 4's resampled training "
+                            "galaxies"),
+    "nz_err": ("dimensionless", "bootstrap standard deviation of nz"),
 }
 BIN_DOCS = {
     "bin": NZ_DOCS["bin"],
