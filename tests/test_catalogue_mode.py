@@ -338,3 +338,11 @@ def test_apply_mode_in_catalogue_mode_with_string_ids(tmp_path):
         sel = (z4 >= b.zphoto_lo) & (z4 < b.zphoto_hi)
         assert abs(b.mean_z - zs[sel].mean()) < 0.01, b
     assert (work / "results/photometric/figures/nz_mlp_all.png").exists()
+    # the densities as qp files (RAIL's format), the text ids as their ancillary column
+    qp = pytest.importorskip("qp")
+    for m in ("baseline", "step3"):
+        ens = qp.read(str(part / f"qp/{m}.hdf5"))
+        assert ens.ancil["id"].tolist() == cat["id"].tolist()
+    ens = qp.read(str(model / "qp/step3.hdf5"))
+    assert sorted(ens.ancil["id"].tolist()) == sorted(pd.read_parquet(
+        model / "catalogue.parquet")["id"])

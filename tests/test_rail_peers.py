@@ -59,6 +59,16 @@ def test_densities_round_trip_through_qp_read(tmp_path):
     assert not list(out.parent.glob(".*.tmp*"))  # the atomic write left nothing behind
 
 
+def test_text_ids_survive_the_qp_round_trip(tmp_path):
+    qp = pytest.importorskip("qp")
+    from photoz_debias.qp_export import densities_ensemble, write_qp
+
+    ids = np.array(["DR10_3001_0007", "MGS-00042", "galaxie-é"], dtype=object)
+    p = np.full((3, 4), 0.25)
+    write_qp(densities_ensemble(p, np.linspace(0.0, 0.4, 5), ids), tmp_path / "q.hdf5")
+    assert qp.read(str(tmp_path / "q.hdf5")).ancil["id"].tolist() == ids.tolist()
+
+
 def test_qp_export_names_a_missing_method(tmp_path):
     pytest.importorskip("qp")
     from photoz_debias.qp_export import export_densities

@@ -23,7 +23,6 @@ import copy
 import difflib
 import math
 
-from .data.tables import flux_spec_problem
 from .errors import InputError
 
 # The keys each layout's reader takes (photoz_debias.data.ingest.open_source and the layout's
@@ -81,6 +80,37 @@ def _unknown(path, key, allowed, what=None) -> tuple[str, str, str]:
     what = what or (f"keys of {path}" if path else "top-level keys")
     return (f"{path}.{key}" if path else str(key), "unknown key" + _did_you_mean(key, allowed),
             f"one of the {what}: {', '.join(sorted(allowed))}")
+
+
+#: AB zero points of the flux units a catalogue may give magnitudes in: m = zp - 2.5 log10(f).
+#: A nanomaggy is the AB flux of magnitude 22.5 (SDSS, the Legacy Surveys); a jansky that of
+#: 2.5 log10(3631) = 8.90 (Oke & Gunn 1983).
+FLUX_ZERO_POINTS = {
+    "nanomaggy": 22.5,
+    "maggy": 0.0,
+    "Jy": 2.5 * math.log10(3631.0),
+    "mJy": 2.5 * math.log10(3631.0e3),
+    "uJy": 2.5 * math.log10(3631.0e6),
+    "nJy": 2.5 * math.log10(3631.0e9),
+}
+
+
+def flux_spec_problem(spec) -> str | None:
+    """What is wrong with a flux mapping ``{flux: column, unit: ...}`` or ``{flux: column,
+    zero_point: zp}`` (None when it is one)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("flux"), str):
+        return "a flux column name under 'flux'"
+    rest = set(spec) - {"flux"}
+    if rest == {"unit"}:
+        if spec["unit"] in FLUX_ZERO_POINTS:
+            return None
+        return f"unit {spec['unit']!r}: one of {', '.join(FLUX_ZERO_POINTS)}"
+    if rest == {"zero_point"}:
+        zp = spec["zero_point"]
+        if isinstance(zp, (int, float)) and not isinstance(zp, bool) and math.isfinite(zp):
+            return None
+        return f"zero_point {zp!r}: a number (the AB magnitude of unit flux)"
+    return "exactly one of 'unit' or 'zero_point' beside 'flux'"
 
 
 # ----------------------------------------------------------------------------- bases

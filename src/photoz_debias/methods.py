@@ -17,6 +17,10 @@ METHODS = ("baseline", "step1", "step2", "step3", "step3a", "step3b", "step3_no_
 #: (every method after Step 1; Baseline and Step 1 are whole networks)
 HEAD_METHODS = METHODS[2:]
 
+#: the methods an applied sample (apply mode) gets densities of: the Baseline, and Step 3,
+#: which Step 4 calibrates
+APPLIED_METHODS = ("baseline", "step3")
+
 #: the photometric peers (Sect. 6), as the catalogue names them: our kNN (``knn_z``), RAIL's
 #: FlexZBoost and KNN (``rail_*_zmode`` ...; :mod:`photoz_debias.evaluate.rail_peers`) and the
 #: survey's own photo-z

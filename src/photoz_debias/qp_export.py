@@ -31,7 +31,7 @@ def densities_ensemble(p, edges, ids):
     ----------
     p : (N, n) non-negative bin probabilities (any normalisation).
     edges : (n + 1,) increasing bin edges (redshift).
-    ids : (N,) galaxy identifiers.
+    ids : (N,) galaxy identifiers (integers, or text stored as UTF-8 bytes).
 
     Returns
     -------
@@ -52,6 +52,10 @@ def densities_ensemble(p, edges, ids):
         raise InputError(
             f"shape {ids.shape}", field="id", expected=f"({p.shape[0]},) galaxy identifiers"
         )
+    if ids.dtype.kind in "OU":
+        # text ids as fixed-width UTF-8 bytes: qp's HDF5 writer (tables_io) drops a column of
+        # Python strings with a warning; qp.read gives them back as text
+        ids = np.char.encode(ids.astype(str), "utf-8")
     est = point_estimates(p, 0.5 * (e[1:] + e[:-1]))
     ancil = {"id": ids, **{k: est[k] for k in ANCILLARY_ESTIMATES}}
     return qp.Ensemble(qp.hist, data=dict(bins=e, pdfs=p.astype(np.float64)), ancil=ancil)

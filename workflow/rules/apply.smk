@@ -15,6 +15,7 @@ WITHHELD = "|".join(d for d in applied_datasets() if withholds_test(d)) or "(?!)
 ruleorder: apply_withhold_test > preprocess
 ruleorder: apply_ensemble > ensemble
 ruleorder: apply_step4 > catalogue
+ruleorder: apply_qp_densities > qp_densities
 
 
 rule apply_withhold_test:
@@ -192,3 +193,28 @@ rule apply_plot_nz:
         style=figure_style,
     script:
         "../scripts/plot_apply_nz.py"
+
+
+rule apply_qp_densities:
+    input:
+        paths.part_file("densities.h5"),
+    output:
+        expand(
+            paths.part_file("qp/{method}.hdf5", "{{dataset}}", "{{net}}", "{{part}}"),
+            method=APPLIED_METHODS,
+        ),
+    log:
+        "logs/{dataset}/{net}/{part}/qp_densities.log",
+    benchmark:
+        "benchmarks/{dataset}/{net}/{part}/qp_densities.tsv"
+    wildcard_constraints:
+        dataset=APPLIED,
+    conda:
+        "../../envs/photoz.yaml"
+    resources:
+        mem_mb=config["resources"]["cpu"]["mem_mb"],
+        runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        methods=list(APPLIED_METHODS),
+    script:
+        "../scripts/qp_densities.py"

@@ -72,6 +72,8 @@ rule qp_densities:
     resources:
         mem_mb=config["resources"]["cpu"]["mem_mb"],
         runtime=config["resources"]["cpu"]["runtime"],
+    params:
+        methods=list(METHODS),
     script:
         "../scripts/qp_densities.py"
 

@@ -8,7 +8,7 @@ from snakemake.logging import logger
 
 from photoz_debias import paths
 from photoz_debias import studies as st
-from photoz_debias.methods import METHODS
+from photoz_debias.methods import APPLIED_METHODS, METHODS
 from photoz_debias.hardware import gpu_request
 from photoz_debias.repo_paths import SOURCE_PATH_KEYS, resolve_config_paths
 
@@ -678,7 +678,7 @@ def applied_outputs(ds):
             f"{base}/catalogue.parquet",
             f"{base}/nz.parquet",
             paths.part_figure("nz", ds, net, part),
-        ]
+        ] + [f"{base}/qp/{m}.hdf5" for m in APPLIED_METHODS]
         if withholds_test(ds):
             out.append(f"{base}/validation.md")
     return out

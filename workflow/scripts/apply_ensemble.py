@@ -9,6 +9,7 @@ from _common import start
 from photoz_debias.atomic import atomic_path
 from photoz_debias.debias.ensemble import average, estimates_table, step_densities
 from photoz_debias.grid import grids_from_config
+from photoz_debias.methods import APPLIED_METHODS
 from photoz_debias.io import load_heads, load_step1_heads, read_ids, read_labels, write_parquet
 
 CHUNK = 8192  # galaxies at a time: bounded memory for any sample size
@@ -28,7 +29,7 @@ tables = []
 with atomic_path(sm.output.densities) as tmp, h5py.File(tmp, "w") as out:
     out["id"] = labels["id"].to_numpy()
     out.attrs["description"] = "ensemble-averaged p(z) of the applied sample"
-    for m, g in (("baseline", grid), ("step3", ext)):
+    for m, g in zip(APPLIED_METHODS, (grid, ext)):
         out.create_group(m)
         out[m].create_dataset("p", (n, g.n_bins), dtype=np.float32, chunks=(min(n, 1024), g.n_bins))
         out[m]["edges"] = g.edges

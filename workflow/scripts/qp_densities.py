@@ -2,10 +2,10 @@
 
 from _common import start
 
-from photoz_debias.methods import METHODS
 from photoz_debias.qp_export import export_densities
 
 sm = snakemake  # noqa: F821
 log = start(sm)
-export_densities(sm.input[0], dict(zip(METHODS, sm.output)))
-log.info("qp ensembles of %s written", ", ".join(METHODS))
+methods = sm.params.methods
+export_densities(sm.input[0], dict(zip(methods, sm.output)))
+log.info("qp ensembles of %s written", ", ".join(methods))
