@@ -69,9 +69,10 @@ def test_an_explicit_z_spec_mapping_must_exist_even_when_applied(tmp_path):
         open_source(src_cfg, labelled=False)
 
 
-def _stamps(path, bands="ugriz", shape=(5, 64, 64), features=None):
+def _stamps(path, bands="ugriz", shape=(5, 64, 64), features=None, scale=0.396):
     with h5py.File(path, "w") as f:
         f.attrs["bands"] = bands
+        f.attrs["pixel_scale_arcsec"] = scale
         if features is None:
             f.create_dataset("images", shape=(2,) + shape, dtype=np.float32)
         else:
@@ -84,6 +85,7 @@ def _stamps(path, bands="ugriz", shape=(5, 64, 64), features=None):
     (dict(bands="griz", shape=(4, 64, 64)), "bands"),
     (dict(shape=(5, 32, 32)), "stamp shape"),
     (dict(features=["u", "g", "r"]), "stamp shape"),
+    (dict(scale=0.262), "pixel scale"),
 ])
 def test_an_applied_sample_the_model_cannot_read_is_refused_naming_both(tmp_path, applied, what):
     model = _stamps(tmp_path / "model.h5")

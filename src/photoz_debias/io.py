@@ -246,20 +246,24 @@ def copy_stamps_subset(src, dst, keep: np.ndarray, note: str, chunk: int = 2048,
 
 def model_inputs(h5_path) -> dict:
     """What a network trained on a stamps file reads: ``bands`` (in channel order),
-    ``stamp shape`` ((C, H, W), or None in catalogue mode) and ``feature set`` (the feature
-    names in catalogue mode, else None)."""
+    ``stamp shape`` ((C, H, W), or None in catalogue mode), ``pixel scale`` (arcsec, None
+    when not recorded or in catalogue mode) and ``feature set`` (the feature names in
+    catalogue mode, else None)."""
     import h5py
 
     with h5py.File(h5_path, "r") as f:
         images = f["images"].shape[1:] if "images" in f else None
         feats = f.attrs.get("feature_names") if "features" in f else None
+        scale = float(f.attrs.get("pixel_scale_arcsec", np.nan)) if images else np.nan
         return {"bands": ",".join(file_bands(f)), "stamp shape": images,
+                "pixel scale": None if not np.isfinite(scale) else round(scale, 4),
                 "feature set": None if feats is None else str(feats)}
 
 
 def check_applicable(applied_h5, model_h5) -> None:
     """Refuse an applied sample (apply mode) that the model cannot read: its bands, stamp
-    shape or catalogue feature set must be those of the model's training data.
+    shape, pixel scale (the CNN learnt galaxy sizes in pixels; stamps are never resampled)
+    or catalogue feature set must be those of the model's training data.
 
     Raises
     ------
@@ -267,7 +271,9 @@ def check_applicable(applied_h5, model_h5) -> None:
         Naming both files and both values.
     """
     a, m = model_inputs(applied_h5), model_inputs(model_h5)
-    for what in ("bands", "stamp shape", "feature set"):
+    for what in ("bands", "stamp shape", "pixel scale", "feature set"):
+        if what == "pixel scale" and None in (a[what], m[what]):
+            continue  # not recorded: nothing to compare
         if a[what] != m[what]:
             raise InputError(
                 f"{what} {a[what]} of the applied sample differ from the model's {m[what]} "
