@@ -206,3 +206,44 @@ def test_a_bad_flux_mapping_is_refused_at_ingestion_and_by_the_config_check(tmp_
     problems = _column_problems(cfg["columns"], "gri", "datasets.legacy.source.columns")
     assert [p[0] for p in problems] == ["datasets.legacy.source.columns.mag_g"]
     assert expected in problems[0][2]
+
+
+def test_a_legacy_survey_like_input_goes_in_as_it_comes(tmp_path):
+    """All of section 2 at once, as a user brings Legacy Survey DR10 files: a band-first
+    (C, N, H, W) cube of 23x23 griz stamps at 0.262"/px, and a CSV whose header is a '#'
+    comment line, with text ids and dereddened fluxes in nanomaggies (one not detected)."""
+    from photoz_debias.data.preprocess import write_preprocessed
+    from photoz_debias.grid import MagnitudeRows
+    from photoz_debias.io import read_labels
+
+    n = 6
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "stamps.npy", rng.normal(size=(4, n, 23, 23)).astype(np.float32))
+    mag = np.linspace(15.0, 17.5, n)
+    flux = {b: 10 ** (-0.4 * (mag + dm - 22.5)) for b, dm in zip("griz", (0.8, 0.0, -0.4, -0.6))}
+    flux["g"][2] = -0.05  # a non-detection, as the Legacy Surveys write it
+    rows = [f"{f'DR10_{i:04d}_{7 * i}'},{0.05 + 0.03 * i},0.02,"
+            + ",".join(f"{flux[b][i]:.6f}" for b in "griz") for i in range(n)]
+    (tmp_path / "cat.csv").write_text("# Legacy Survey DR10 sample, dereddened fluxes\n"
+                                      "# OBJID,Z_SPEC,EBV,FLUX_G,FLUX_R,FLUX_I,FLUX_Z\n"
+                                      + "\n".join(rows) + "\n")
+    cfg = {"layout": "generic", "images": "stamps.npy", "catalogue": "cat.csv",
+           "axis_order": "CNHW", "bands": "griz", "pixel_scale_arcsec": 0.262,
+           "non_detection": "flag",
+           "columns": {"id": "OBJID", "z_spec": "Z_SPEC", "ebv": "EBV",
+                       **{f"mag_{b}": {"flux": f"FLUX_{b.upper()}", "unit": "nanomaggy"}
+                          for b in "griz"}}}
+    src = open_source(cfg, base_dir=str(tmp_path))
+    out = tmp_path / "stamps.h5"
+    write_preprocessed(src, str(out), rows=MagnitudeRows(14.5, 7), split={"n_test": 2, "seed": 0},
+                       pixel_divisor=1.0, z_range=(0.0, 0.4), r_range=(14.5, 18.0),
+                       provenance={"config": {}})
+    labels = read_labels(out)
+    assert labels["id"].tolist() == [f"DR10_{i:04d}_{7 * i}" for i in range(n)]
+    np.testing.assert_allclose(labels["r_mag"], mag, atol=1e-4)
+    assert np.isnan(labels["mag_g"][2]) and np.isfinite(labels["mag_g"].drop(index=2)).all()
+    import h5py
+
+    with h5py.File(out) as f:
+        assert f["images"].shape == (n, 4, 64, 64) and f.attrs["bands"] == "griz"
+        assert f.attrs["pixel_scale_arcsec"] == pytest.approx(0.262)
