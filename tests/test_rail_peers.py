@@ -184,3 +184,25 @@ def test_every_written_table_s_units_are_astropy_units(tmp_path):
         t = QTable.read(tmp_path / "t.parquet")
         assert set(t.colnames) == set(docs)
         assert astropy_units_metadata(df, docs)["table_meta_yaml"]
+
+
+def test_estimates_in_chunks_equal_one_call_in_order():
+    """The test set goes through RAIL's estimators in chunks (bounded memory): the bin
+    probabilities are those of one call, galaxy for galaxy."""
+    qp = pytest.importorskip("qp")
+    from photoz_debias.evaluate.rail_peers import _estimate_in_chunks
+
+    mags, _ = _toy(11, 0)
+    edges = np.linspace(0.0, 0.3, 31)
+    calls = []
+
+    def estimate(m):
+        calls.append(len(m))
+        return qp.Ensemble(qp.stats.norm, data=dict(loc=(m[:, 2:3] - 14.0) / 15.0,
+                                                    scale=np.full((len(m), 1), 0.02)))
+
+    whole = _estimate_in_chunks(estimate, mags, edges, chunk=100)
+    parts = _estimate_in_chunks(estimate, mags, edges, chunk=3)
+    assert calls == [11, 3, 3, 3, 2]
+    np.testing.assert_array_equal(parts, whole)
+    assert whole.shape == (11, 30) and np.all(whole.sum(axis=1) <= 1 + 1e-12)
