@@ -107,7 +107,7 @@ def flux_spec_problem(spec) -> str | None:
         return f"unit {spec['unit']!r}: one of {', '.join(FLUX_ZERO_POINTS)}"
     if rest == {"zero_point"}:
         zp = spec["zero_point"]
-        if isinstance(zp, (int, float)) and not isinstance(zp, bool) and math.isfinite(zp):
+        if _is_number(zp):
             return None
         return f"zero_point {zp!r}: a number (the AB magnitude of unit flux)"
     return "exactly one of 'unit' or 'zero_point' beside 'flux'"

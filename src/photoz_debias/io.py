@@ -13,22 +13,6 @@ LABEL_COLUMNS = ("id", "z_spec", "r_mag", "ebv", "split", "mag_row", "field", "q
 OPTIONAL_COLUMNS = ("mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "z_true", "photoz_survey")
 
 
-def id_array(ids) -> np.ndarray:
-    """Galaxy ids as the workflow keeps them: int64 when every id is an integer, else an
-    object array of ``str`` (a survey's own string ids, e.g. ``'DR10_0001_1234'``, are kept
-    as they are in every output)."""
-    a = np.asarray(ids)
-    if a.dtype.kind in "iub":
-        return a.astype(np.int64)
-    if a.dtype.kind == "S":
-        return np.array([v.decode("utf-8") for v in a], dtype=object)
-    if a.dtype.kind == "O" and a.size and isinstance(a.flat[0], bytes):
-        return np.array([v.decode("utf-8") for v in a], dtype=object)
-    if a.dtype.kind in "UO":
-        return a.astype(str).astype(object)
-    return a.astype(np.int64)
-
-
 def h5_data(arr) -> np.ndarray:
     """An array as HDF5 stores it: text (``str`` objects, numpy unicode) as variable-length
     UTF-8 strings, which h5py cannot infer; anything else as it is."""
@@ -41,7 +25,9 @@ def h5_data(arr) -> np.ndarray:
 
 
 def read_ids(dataset) -> np.ndarray:
-    """The ids of an HDF5 dataset (``f['id']``), as :func:`id_array` keeps them."""
+    """The ids of an HDF5 dataset (``f['id']``) as the workflow keeps them: int64, or an
+    object array of ``str`` when the survey's ids are text (kept as they are in every
+    output)."""
     import h5py
 
     if h5py.check_string_dtype(dataset.dtype) is not None:
@@ -99,7 +85,7 @@ def load_training_arrays(h5_path, split: str = "train", dtype=np.float32) -> dic
 
     Returns a dict with ``x`` ((N, C, 64, 64) images in ``dtype``, or (N, F) ``features``
     when the file holds a ``features`` dataset instead of ``images``), ``ebv`` (N,) float32,
-    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) (:func:`id_array`).  Images are read in
+    ``z_spec`` (N,) float64, ``mag_row`` (N,) int64, ``id`` (N,) (:func:`read_ids`).  Images are read in
     chunks so that only the selected split is held in memory.
     """
     import h5py

@@ -19,7 +19,7 @@ import pandas as pd
 from photoz_debias.atomic import atomic_path
 from photoz_debias.errors import InputError
 from photoz_debias.grid import MagnitudeRows
-from photoz_debias.io import h5_data, id_array
+from photoz_debias.io import h5_data
 from photoz_debias.data.images import CACHE_BLOCK
 from photoz_debias.data.ingest import Source
 from photoz_debias.data.tables import validate_labels
@@ -202,7 +202,8 @@ def write_preprocessed(source: Source, out_path: str, *, rows: MagnitudeRows, sp
 
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
         cols = {
-            "id": h5_data(id_array(table["id"].to_numpy())),
+            # int64, or text ids as str objects (data.tables keeps them so)
+            "id": h5_data(table["id"].to_numpy()),
             "z_spec": table["z_spec"].to_numpy(np.float64),
             "r_mag": table["r_mag"].to_numpy(np.float32),
             "ebv": table["ebv"].to_numpy(np.float32),
